@@ -1,0 +1,291 @@
+"""Phone numbers: read what arrives (caller ID, dialled digits, feed cells) as E.164.
+
+`NumberPlan.read` is the call path's reader. It never raises: garbage, `anonymous`, `unknown`,
+`Restricted` and the empty string all become a `Reading` without a number. It is built on
+phonenumbers' own metadata (country codes, international and trunk prefixes, number patterns,
+emergency and short codes; see `_numbering_data`), but not on `phonenumbers.parse`: that costs
+about 70 us per number, more than the FastAGI server's whole per-call budget, and importing
+phonenumbers costs the per-call script about 24 ms of its 30. The admin side is stricter:
+`NumberPlan.parse_exact` also asks phonenumbers whether the number is valid (FEEDS.md's rule
+for listed numbers), `parse_prefix` reads number blocks.
+
+Numbers are carried as E.164 strings (`"+31201234567"`); `digits()` drops the plus.
+
+Protected numbers (BRIEF.md: never warned or blocked, never listed) are the region's emergency
+and short codes, as phonenumbers knows them, and the operator's configured ones (helplines),
+given as numbers or prefixes (`116`, `0800 0113`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from blocklist import _numbering_data as data
+from blocklist.errors import ConfigError, InvalidNumberError, ProtectedNumberError
+
+MAX_INPUT_CHARS = 64
+MAX_E164_DIGITS = 15
+# What people and switches put between digits: spaces (also no-break), dots, dashes of every
+# kind, slashes, brackets.
+_FORMATTING = re.compile(r"[\s.\-\u2010-\u2015/()\[\]]+")
+# "+31 (0)20 ..." and "0031 (0)20": a trunk zero written in brackets after the country code.
+_BRACKETED_TRUNK = re.compile(r"^(\+|00)\s*(\d{1,3})\s*\(0\)")
+_DIALLABLE = re.compile(r"\+?\d{1,20}")
+_WILDCARD_TAIL = re.compile(r"(?:[xX]+|\*|\.{3}|…)$")
+
+
+class Unreadable(StrEnum):
+    """Why a text gave no number to screen."""
+
+    WITHHELD = "withheld"  # anonymous, restricted, unknown, unavailable, empty
+    INVALID = "invalid-number"  # something, but not a number we can read
+
+
+_WITHHELD_WORDS = frozenset(
+    {"", "anonymous", "restricted", "unknown", "unavailable", "private", "withheld",
+     "anonym", "onbekend", "unbekannt", "privé", "prive", "geheim", "none", "null"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The result of reading one text: an E.164 number, or why there is none.
+
+    `protected` is true for emergency, short and configured protected numbers; such a reading
+    may have no E.164 number (a short code like 112 has none) yet must always be allowed.
+    """
+
+    e164: str | None
+    unreadable: Unreadable | None = None
+    protected: bool = False
+
+
+def digits(e164: str) -> str:
+    """The digits of an E.164 number, without the plus."""
+    return e164[1:] if e164.startswith("+") else e164
+
+
+@cache
+def _country_pattern(cc: str) -> tuple[re.Pattern[str], frozenset[int]] | None:
+    entry = data.COUNTRIES.get(cc)
+    if entry is None:
+        return None
+    return re.compile(entry[0]), frozenset(entry[1])
+
+
+def split_country_code(number_digits: str) -> tuple[str, str] | None:
+    """Split international digits into (country code, national significant number)."""
+    for size in (1, 2, 3):
+        cc = number_digits[:size]
+        if cc in data.COUNTRIES:
+            return cc, number_digits[size:]
+    return None
+
+
+def is_possible_international(number_digits: str) -> bool:
+    """True when the digits are a country code and a national number that fits its pattern."""
+    if not number_digits or len(number_digits) > MAX_E164_DIGITS:
+        return False
+    split = split_country_code(number_digits)
+    if split is None:
+        return False
+    cc, national = split
+    compiled = _country_pattern(cc)
+    if compiled is None:
+        return False
+    pattern, lengths = compiled
+    return len(national) in lengths and pattern.fullmatch(national) is not None
+
+
+class NumberPlan:
+    """How numbers are written in one region, and which ones are protected there.
+
+    Build one at start-up (it compiles a few patterns) and share it: `read` is safe to call
+    from any thread or task.
+    """
+
+    def __init__(self, region: str, protected: tuple[str, ...] = ()) -> None:
+        region = region.upper()
+        facts = data.REGIONS.get(region)
+        if facts is None:
+            raise ConfigError(f"unknown region {region!r}: expected an ISO 3166 alpha-2 code")
+        cc, intl, trunk, emergency, short_code, emergency_exact = facts
+        self.region = region
+        self.country_code = cc
+        self._intl = re.compile(intl) if intl else None
+        self._trunk = re.compile(trunk) if trunk else None
+        self._emergency = re.compile(emergency) if emergency else None
+        self._emergency_exact = emergency_exact
+        self._short_code = re.compile(short_code) if short_code else None
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for text in protected:
+            body = text.strip()
+            if not body:
+                continue
+            if _WILDCARD_TAIL.search(body):
+                prefixes.append(self._to_international(_WILDCARD_TAIL.sub("", body)))
+            else:
+                exact.add(self._to_international(body))
+        self._protected_exact = frozenset(exact)
+        self._protected_prefixes = tuple(sorted(prefixes))
+
+    # -- the call path -------------------------------------------------------------------
+
+    def read(self, text: str) -> Reading:
+        """Read caller ID or dialled digits. Never raises; see the module docstring."""
+        if len(text) > MAX_INPUT_CHARS:
+            return Reading(None, Unreadable.INVALID)
+        stripped = text.strip()
+        if stripped.lower() in _WITHHELD_WORDS:
+            return Reading(None, Unreadable.WITHHELD)
+        cleaned = self._clean(stripped)
+        if _DIALLABLE.fullmatch(cleaned) is None:
+            return Reading(None, Unreadable.INVALID)
+        international = self._international_digits(cleaned)
+        if international is None:
+            # Dialled in national form: emergency and short codes live here, not in E.164.
+            if self.is_short_code(cleaned):
+                return Reading(None, protected=True)
+            number = self._national_to_international(cleaned)
+            if number is None:
+                return Reading(None, Unreadable.INVALID)
+        else:
+            number = international
+            if not is_possible_international(number):
+                return Reading(None, Unreadable.INVALID)
+        return Reading("+" + number, protected=self.is_protected_digits(number))
+
+    def is_short_code(self, national: str) -> bool:
+        """True for the region's emergency numbers and short codes (112, 116123, 1400...)."""
+        if self._emergency is not None:
+            hit = (
+                self._emergency.fullmatch(national)
+                if self._emergency_exact
+                else self._emergency.match(national)
+            )
+            if hit is not None:
+                return True
+        return self._short_code is not None and self._short_code.fullmatch(national) is not None
+
+    def is_protected_digits(self, number_digits: str) -> bool:
+        """True when international digits are a configured protected number or in a block."""
+        if number_digits in self._protected_exact:
+            return True
+        return any(number_digits.startswith(p) for p in self._protected_prefixes)
+
+    def covers_protected(self, prefix_digits: str) -> bool:
+        """True when a block of numbers starting with these digits holds a protected number."""
+        if any(p.startswith(prefix_digits) or prefix_digits.startswith(p)
+               for p in self._protected_prefixes):
+            return True
+        if any(n.startswith(prefix_digits) for n in self._protected_exact):
+            return True
+        split = split_country_code(prefix_digits)
+        if split is not None and split[0] == self.country_code:
+            # A block like +31 112... would cover 112 dialled without the trunk prefix.
+            national = split[1]
+            return any(self.is_short_code(national[:n]) for n in range(2, len(national) + 1))
+        return False
+
+    # -- the admin side ------------------------------------------------------------------
+
+    def parse_exact(self, text: str) -> str:
+        """The E.164 form of one number that may be listed, or an error saying why not.
+
+        Stricter than `read`: phonenumbers must call the number valid, and a protected number
+        raises `ProtectedNumberError`.
+        """
+        reading = self.read(text)
+        if reading.protected:
+            raise ProtectedNumberError(f"{text!r} is a protected number and can't be listed")
+        if reading.e164 is None:
+            raise InvalidNumberError(f"{text!r} is not a phone number")
+        if not _is_valid_number(reading.e164):
+            raise InvalidNumberError(f"{text!r} is not a valid number ({reading.e164})")
+        return reading.e164
+
+    def parse_prefix(self, text: str, *, min_national_digits: int = 6) -> str:
+        """The international digits of a number block (`0900 1234 5xx`, `+31900123*`).
+
+        The block must hold at least `min_national_digits` digits after the country code and
+        may not cover a protected number.
+        """
+        body = self._clean(_WILDCARD_TAIL.sub("", text.strip()))
+        body = _WILDCARD_TAIL.sub("", body)
+        if _DIALLABLE.fullmatch(body) is None:
+            raise InvalidNumberError(f"{text!r} is not a number prefix")
+        number = self._international_digits(body)
+        if number is None:
+            number = self._national_prefix_to_international(body)
+        split = split_country_code(number)
+        if split is None:
+            raise InvalidNumberError(f"{text!r} has no known country code")
+        if len(split[1]) < min_national_digits:
+            raise InvalidNumberError(
+                f"prefix {text!r} is too short: {len(split[1])} national digits,"
+                f" at least {min_national_digits} needed"
+            )
+        if len(number) > MAX_E164_DIGITS:
+            raise InvalidNumberError(f"prefix {text!r} is longer than any number")
+        if self.covers_protected(number):
+            raise ProtectedNumberError(f"prefix {text!r} covers a protected number")
+        return number
+
+    # -- reading helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def _clean(text: str) -> str:
+        text = _BRACKETED_TRUNK.sub(r"\1\2", text)
+        return _FORMATTING.sub("", text)
+
+    def _international_digits(self, cleaned: str) -> str | None:
+        """Digits after `+` or the region's international prefix; None when national."""
+        if cleaned.startswith("+"):
+            return cleaned[1:]
+        if self._intl is not None:
+            hit = self._intl.match(cleaned)
+            if hit is not None and hit.end() > 0:
+                return cleaned[hit.end():]
+        return None
+
+    def _national_to_international(self, national: str) -> str | None:
+        candidates = []
+        if self._trunk is not None:
+            hit = self._trunk.match(national)
+            if hit is not None and hit.end() > 0:
+                candidates.append(self.country_code + national[hit.end():])
+        candidates.append(self.country_code + national)
+        # Some switches send international digits without the plus ("31201234567").
+        candidates.append(national)
+        for candidate in candidates:
+            if is_possible_international(candidate):
+                return candidate
+        return None
+
+    def _national_prefix_to_international(self, national: str) -> str:
+        if self._trunk is not None:
+            hit = self._trunk.match(national)
+            if hit is not None and hit.end() > 0:
+                return self.country_code + national[hit.end():]
+        return self.country_code + national
+
+    def _to_international(self, text: str) -> str:
+        cleaned = self._clean(text)
+        if _DIALLABLE.fullmatch(cleaned) is None:
+            raise ConfigError(f"protected number {text!r} is not a number")
+        number = self._international_digits(cleaned)
+        return number if number is not None else self._national_prefix_to_international(cleaned)
+
+
+def _is_valid_number(e164: str) -> bool:
+    import phonenumbers  # the admin side only: about 24 ms to import
+
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(parsed))

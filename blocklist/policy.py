@@ -1,0 +1,178 @@
+"""The decision: one pure function from what a screening knows to allow, warn or block.
+
+Rules, in the order they are applied (the first that speaks decides):
+
+1. no readable number                  -> allow  (`withheld` / `invalid-number`)
+2. a protected number                  -> allow  (`protected`), whatever any list says
+3. the subscriber opted out (`off`)    -> allow  (`opted-out`)
+4. on the subscriber's own allowlist   -> allow  (`subscriber-allowlisted`)
+5. on the global allowlist             -> allow  (`allowlisted`)
+6. listed for this direction           -> the policy table's action; `strict` makes warn block
+                                          (`listed`; `not-for-direction` when the table allows)
+7. otherwise                           -> allow  (`not-listed`)
+
+A store failure is not decided here: the caller builds `Decision.degraded(...)` (fail open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from blocklist.entries import (
+    Action,
+    Category,
+    Direction,
+    Lookup,
+    Match,
+    Mode,
+)
+from blocklist.errors import ConfigError
+from blocklist.numbers import Reading
+
+ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.BLOCK: 2}
+
+DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
+    (Category.REVOKED, Direction.INBOUND): Action.BLOCK,
+    (Category.REVOKED, Direction.OUTBOUND): Action.BLOCK,
+    (Category.FRAUD, Direction.INBOUND): Action.BLOCK,
+    (Category.FRAUD, Direction.OUTBOUND): Action.BLOCK,
+    (Category.SUSPECTED, Direction.INBOUND): Action.WARN,
+    (Category.SUSPECTED, Direction.OUTBOUND): Action.WARN,
+    (Category.DNO, Direction.INBOUND): Action.BLOCK,
+    (Category.DNO, Direction.OUTBOUND): Action.ALLOW,
+}
+
+PROMPT_LANGUAGES = ("en", "nl")
+
+
+class Reason:
+    """The `SCREEN_REASON` codes: part of the dialplan contract."""
+
+    WITHHELD = "withheld"
+    INVALID_NUMBER = "invalid-number"
+    PROTECTED = "protected"
+    OPTED_OUT = "opted-out"
+    SUBSCRIBER_ALLOWLISTED = "subscriber-allowlisted"
+    ALLOWLISTED = "allowlisted"
+    LISTED = "listed"
+    NOT_FOR_DIRECTION = "not-for-direction"
+    NOT_LISTED = "not-listed"
+    STORE_UNAVAILABLE = "store-unavailable"
+    STORE_TIMEOUT = "store-timeout"
+    BAD_REQUEST = "bad-request"
+    OVERLOADED = "overloaded"
+    INTERNAL_ERROR = "internal-error"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do with one call, and why.
+
+    `rule` names the policy rule that chose the action (for explanations); `matched` is the
+    listing that decided, if any; `shadow` lists shadow matches that changed nothing.
+    `degraded` is true when the store could not be asked (the call is allowed: fail open).
+    """
+
+    action: Action
+    reason: str
+    rule: str
+    e164: str | None = None
+    category: Category | None = None
+    prompt: str = ""
+    matched: Match | None = None
+    shadow: tuple[Match, ...] = ()
+    degraded: bool = False
+
+    @classmethod
+    def degraded_allow(cls, reason: str, e164: str | None) -> Decision:
+        """Fail open: the store did not answer in time, or something else went wrong."""
+        return cls(Action.ALLOW, reason, "fail-open", e164=e164, degraded=True)
+
+
+def parse_policy(text: str) -> dict[tuple[Category, Direction], Action]:
+    """Read an operator's overrides, `suspected.inbound=block,dno.outbound=allow`."""
+    policy = dict(DEFAULT_POLICY)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = item.partition("=")
+        category, _, direction = key.strip().partition(".")
+        try:
+            policy[(Category(category), Direction(direction))] = Action(value.strip())
+        except ValueError:
+            raise ConfigError(
+                f"policy rule {item!r}: expected CATEGORY.DIRECTION=ACTION, e.g."
+                " suspected.inbound=block"
+            ) from None
+    return policy
+
+
+def prompt_for(action: Action, direction: Direction, language: str) -> str:
+    """The announcement for an action, as a sound name: `callscreen/nl/warn-outbound`."""
+    if action is Action.ALLOW or (action is Action.BLOCK and direction is Direction.INBOUND):
+        return ""  # nothing to play: the call goes through, or is rejected before ringing
+    return f"callscreen/{language}/{action.value}-{direction.value}"
+
+
+def choose_language(subscriber: str | None, channel: str | None, default: str) -> str:
+    """The subscriber's own setting, else the channel's language, else the default."""
+    for candidate in (subscriber, channel):
+        if candidate:
+            short = candidate.split("_", 1)[0].lower()
+            if short in PROMPT_LANGUAGES:
+                return short
+    return default
+
+
+def decide(
+    direction: Direction,
+    reading: Reading,
+    lookup: Lookup,
+    *,
+    policy: Mapping[tuple[Category, Direction], Action] = DEFAULT_POLICY,
+    language: str = "en",
+) -> Decision:
+    """Decide one call. Pure: the same inputs always give the same decision."""
+    e164 = reading.e164
+    if reading.protected:
+        return Decision(Action.ALLOW, Reason.PROTECTED, "protected-number", e164=e164)
+    if e164 is None:
+        reason = Reason.WITHHELD if reading.unreadable == "withheld" else Reason.INVALID_NUMBER
+        return Decision(Action.ALLOW, reason, "no-number")
+    if lookup.subscriber.mode is Mode.OFF:
+        return Decision(Action.ALLOW, Reason.OPTED_OUT, "subscriber-mode-off", e164=e164)
+    if lookup.subscriber_allowlisted:
+        return Decision(
+            Action.ALLOW, Reason.SUBSCRIBER_ALLOWLISTED, "subscriber-allowlist", e164=e164
+        )
+    if lookup.allowlisted:
+        return Decision(Action.ALLOW, Reason.ALLOWLISTED, "global-allowlist", e164=e164)
+
+    live = [m for m in lookup.matches if not m.listing.shadow]
+    shadow = tuple(m for m in lookup.matches if m.listing.shadow)
+    best: tuple[Action, Match, Category] | None = None
+    for match in live:
+        category = match.listing.category_for(direction)
+        if category is None:
+            continue
+        action = policy.get((category, direction), Action.ALLOW)
+        if lookup.subscriber.mode is Mode.STRICT and action is Action.WARN:
+            action = Action.BLOCK
+        # Strongest action wins; on a tie the earlier match (exact, then longer prefix).
+        if best is None or ACTION_RANK[action] > ACTION_RANK[best[0]]:
+            best = (action, match, category)
+    if best is None:
+        return Decision(Action.ALLOW, Reason.NOT_LISTED, "not-listed", e164=e164, shadow=shadow)
+    action, match, category = best
+    if action is Action.ALLOW:
+        rule = f"policy:{category.value}.{direction.value}=allow"
+        return Decision(
+            Action.ALLOW, Reason.NOT_FOR_DIRECTION, rule, e164=e164, category=category,
+            matched=match, shadow=shadow,
+        )
+    rule = f"policy:{category.value}.{direction.value}={action.value}"
+    if lookup.subscriber.mode is Mode.STRICT:
+        rule += ",strict"
+    return Decision(
+        action, Reason.LISTED, rule, e164=e164, category=category,
+        prompt=prompt_for(action, direction, language), matched=match, shadow=shadow,
+    )

@@ -1,0 +1,138 @@
+"""Settings: read once from the environment at an entry point, then passed down.
+
+Every `CALLSCREEN_*` variable is read here and nowhere else (README, "Configuration").
+A malformed value raises `ConfigError` naming the variable and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from blocklist.entries import Action, Category, Direction
+from blocklist.errors import ConfigError
+from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
+
+DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
+    # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
+    "NL": ("0800 0113", "116xxx"),
+    "DE": ("116xxx", "0800 111 0 111", "0800 111 0 222"),
+    "GB": ("116xxx",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """A host and port to listen on."""
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, *, name: str = "address") -> Listen:
+        host, sep, port = text.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ConfigError(f"{name} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:4573")
+        return cls(host.strip("[]") or "127.0.0.1", int(port))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """callscreen's configuration. Build it with `Settings.from_env(os.environ)`."""
+
+    redis_url: str | None = None
+    region: str = "NL"
+    lookup_timeout_s: float = 0.05
+    default_language: str = "en"
+    protected_numbers: tuple[str, ...] = DEFAULT_PROTECTED["NL"]
+    policy: Mapping[tuple[Category, Direction], Action] = field(
+        default_factory=lambda: dict(DEFAULT_POLICY)
+    )
+    key_prefix: str = "cs"
+    fastagi_listen: Listen = Listen("127.0.0.1", 4573)
+    metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
+    api_listen: Listen = Listen("127.0.0.1", 8573)
+    max_calls: int = 2000
+    workers: int = 1
+    data_dir: str = "var"  # the embedded Redis keeps its files here
+    embedded_redis_port: int = 6380
+    log_numbers: str = "hash"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read `CALLSCREEN_*` variables; unset ones take the defaults."""
+
+        def get(name: str) -> str | None:
+            value = environ.get("CALLSCREEN_" + name)
+            return value.strip() if value is not None and value.strip() else None
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r} is not a number") from None
+            if not low <= value <= high:
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r} is outside {low:g}..{high:g}")
+            return value
+
+        region = (get("REGION") or "NL").upper()
+        if len(region) != 2 or not region.isalpha():
+            raise ConfigError(f"CALLSCREEN_REGION={region!r}: expected ISO 3166 alpha-2, e.g. NL")
+        language = (get("DEFAULT_LANGUAGE") or "en").lower()
+        if language not in PROMPT_LANGUAGES:
+            raise ConfigError(
+                f"CALLSCREEN_DEFAULT_LANGUAGE={language!r}: prompts exist for"
+                f" {', '.join(PROMPT_LANGUAGES)}"
+            )
+        protected_raw = get("PROTECTED_NUMBERS")
+        protected = (
+            tuple(p.strip() for p in protected_raw.split(",") if p.strip())
+            if protected_raw is not None
+            else DEFAULT_PROTECTED.get(region, ("116xxx",))
+        )
+        log_numbers = (get("LOG_NUMBERS") or "hash").lower()
+        if log_numbers not in ("hash", "plain", "none"):
+            raise ConfigError(f"CALLSCREEN_LOG_NUMBERS={log_numbers!r}: use hash, plain or none")
+        redis_url = get("REDIS_URL")
+        if redis_url is not None and redis_url.split("://", 1)[0] not in (
+            "redis", "rediss", "unix"
+        ):
+            raise ConfigError(
+                f"CALLSCREEN_REDIS_URL={redis_url!r}: expected redis://, rediss:// or unix://"
+            )
+        metrics = get("METRICS_LISTEN")
+        key_prefix = get("KEY_PREFIX") or "cs"
+        if not key_prefix.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"CALLSCREEN_KEY_PREFIX={key_prefix!r}: letters, digits, - and _")
+        return cls(
+            redis_url=redis_url,
+            region=region,
+            lookup_timeout_s=number("LOOKUP_TIMEOUT_MS", 50, 1, 10_000) / 1000,
+            default_language=language,
+            protected_numbers=protected,
+            policy=parse_policy(get("POLICY") or ""),
+            key_prefix=key_prefix,
+            fastagi_listen=Listen.parse(
+                get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"
+            ),
+            metrics_listen=(
+                None if metrics == "off"
+                else Listen.parse(metrics or "127.0.0.1:9573", name="CALLSCREEN_METRICS_LISTEN")
+            ),
+            api_listen=Listen.parse(
+                get("API_LISTEN") or "127.0.0.1:8573", name="CALLSCREEN_API_LISTEN"
+            ),
+            max_calls=int(number("MAX_CALLS", 2000, 1, 1_000_000)),
+            workers=int(number("WORKERS", 1, 1, 64)),
+            data_dir=get("DATA_DIR") or "var",
+            embedded_redis_port=int(number("EMBEDDED_REDIS_PORT", 6380, 1, 65535)),
+            log_numbers=log_numbers,
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        )
