@@ -1,0 +1,48 @@
+"""Every Prometheus metric callscreen exports, declared in one place.
+
+Names follow Prometheus conventions (`_total`, `_seconds`); labels take a few fixed values
+each. A phone number is never a label.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# -- the call path -------------------------------------------------------------------------
+
+CALLS = Counter(
+    "callscreen_calls",
+    "Screened calls, by direction, action and status (ok, or degraded: decided without the store).",
+    ["direction", "action", "status"],
+)
+FAIL_OPEN = Counter(
+    "callscreen_fail_open",
+    "Calls allowed without asking the store, by reason.",
+    ["reason"],
+)
+DECISION_SECONDS = Histogram(
+    "callscreen_decision_seconds",
+    "Time from the end of the AGI environment to the decision (store round trip included).",
+    buckets=(0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
+             0.01, 0.02, 0.05, 0.1, 0.25),
+)
+STORE_ERRORS = Counter(
+    "callscreen_store_errors",
+    "Store lookups that failed, by kind (timeout, unavailable, bad-reply).",
+    ["kind"],
+)
+CALLS_IN_FLIGHT = Gauge(
+    "callscreen_calls_in_flight",
+    "AGI connections being served now.",
+    multiprocess_mode="livesum",
+)
+AGI_ERRORS = Counter(
+    "callscreen_agi_errors",
+    "AGI conversations that broke off, by kind (protocol, timeout, hangup, reset).",
+    ["kind"],
+)
+SHADOW_MATCHES = Counter(
+    "callscreen_shadow_matches",
+    "Calls matched by a shadow entry (counted, no action changed), by category.",
+    ["category"],
+)

@@ -1,0 +1,109 @@
+"""An embedded redis-server process: for `callscreen run` without CALLSCREEN_REDIS_URL, and
+for the test session.
+
+It runs Debian's (or any) `redis-server` binary found on PATH, with persistence in a data
+directory (append-only file, fsync every second, plus snapshots) and the settings the store's
+layout wants (`hash-max-listpack-entries 512`: see `blocklist.store.layout`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from blocklist.errors import ConfigError, StoreError
+
+LISTPACK_ENTRIES = 512
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """One redis-server child process. `start()` returns once it answers PING."""
+
+    def __init__(self, data_dir: Path, *, port: int = 0, persistent: bool = True) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.persistent = persistent
+        self.socket_path = data_dir / "redis.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def config(self) -> str:
+        lines = [
+            f"port {self.port}",
+            "bind 127.0.0.1",
+            "protected-mode yes",
+            f"dir {self.data_dir.resolve()}",
+            f"unixsocket {self.socket_path.resolve()}",
+            "unixsocketperm 700",
+            f"hash-max-listpack-entries {LISTPACK_ENTRIES}",
+            "hash-max-listpack-value 64",
+            "daemonize no",
+            "loglevel warning",
+            "logfile redis.log",
+        ]
+        if self.persistent:
+            lines += ["appendonly yes", "appendfsync everysec", "save 3600 1 300 100 60 10000"]
+        else:
+            lines += ["appendonly no", 'save ""']
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ConfigError(
+                "no redis-server on PATH: install Debian's redis-server package"
+                " (tools/bootstrap does), or set CALLSCREEN_REDIS_URL"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        conf = self.data_dir / "redis.conf"
+        conf.write_text(self.config(), encoding="utf-8")
+        errors = self.data_dir / "redis.stderr"
+        with errors.open("wb") as stderr:
+            self.process = subprocess.Popen(  # noqa: S603 - our own binary and config
+                [binary, str(conf)], stdout=subprocess.DEVNULL, stderr=stderr
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = self.data_dir / "redis.log"
+                detail = errors.read_text(errors="replace")
+                if log.exists():
+                    detail += log.read_text(errors="replace")
+                raise StoreError(f"redis-server exited at start: {detail.strip()[-500:]}")
+            if self._pings():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise StoreError(f"redis-server on port {self.port} did not answer within {timeout_s} s")
+
+    def _pings(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # redis-server saves and exits on SIGTERM
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None

@@ -1,0 +1,77 @@
+"""One screening, without I/O: what to ask the store, and the decision from its answer.
+
+The per-call script and the FastAGI server both drive a `Screener`: `prepare` reads the numbers
+and says which commands to send (one pipeline); `conclude` turns the replies into a `Decision`.
+Whoever does the I/O calls `Decision.degraded_allow` when the store fails (fail open).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from blocklist.entries import Direction, Lookup
+from blocklist.numbers import NumberPlan, Reading, digits
+from blocklist.policy import Decision, choose_language, decide
+from blocklist.settings import Settings
+from blocklist.store.layout import KeySpace, read_screening, screening_commands
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A prepared screening. `commands` is empty when no store answer is needed."""
+
+    direction: Direction
+    reading: Reading
+    subscriber: str | None  # E.164, when readable
+    channel_language: str | None
+    commands: tuple[tuple[str, ...], ...]
+
+
+class Screener:
+    """Prepares screenings and concludes them, for one configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.plan = NumberPlan(settings.region, settings.protected_numbers)
+        self.keys = KeySpace(settings.key_prefix)
+
+    def prepare(
+        self,
+        direction: Direction,
+        number: str,
+        subscriber: str | None,
+        channel_language: str | None = None,
+    ) -> Screening:
+        reading = self.plan.read(number)
+        subscriber_e164 = self.plan.read(subscriber).e164 if subscriber else None
+        commands: tuple[tuple[str, ...], ...] = ()
+        if reading.e164 is not None and not reading.protected:
+            commands = tuple(
+                screening_commands(
+                    self.keys,
+                    digits(reading.e164),
+                    digits(subscriber_e164) if subscriber_e164 else None,
+                )
+            )
+        return Screening(direction, reading, subscriber_e164, channel_language, commands)
+
+    def conclude(
+        self, screening: Screening, replies: Sequence[object], today: dt.date | None = None
+    ) -> Decision:
+        """The decision from the store's replies. Raises ValueError on replies it can't read."""
+        lookup = Lookup()
+        if screening.commands:
+            assert screening.reading.e164 is not None
+            lookup = read_screening(
+                digits(screening.reading.e164), replies, today or dt.datetime.now(dt.UTC).date()
+            )
+        language = choose_language(
+            lookup.subscriber.language, screening.channel_language,
+            self.settings.default_language,
+        )
+        return decide(
+            screening.direction, screening.reading, lookup,
+            policy=self.settings.policy, language=language,
+        )

@@ -1,0 +1,213 @@
+"""The Redis key layout, and how values are packed. Pure: no I/O.
+
+Every key shares the hash tag `{P}` (P = `CALLSCREEN_KEY_PREFIX`, default `cs`), so on a Redis
+Cluster they live in one slot and multi-key commands work. A million numbers take about 20 MB.
+
+    {cs}:n:<r>               hash  the call path's exact numbers. A number's digits as an
+                                   integer N go in bucket r = N mod 10000 under field
+                                   N div 10000, with a packed listing (below) as value. Real
+                                   numbers spread evenly over the last four digits, so at a
+                                   million numbers each bucket holds about 100 small integer
+                                   fields: Redis keeps it as a listpack (about 10 bytes a
+                                   number) where one string key per number costs 72-136.
+    {cs}:p                   hash  the call path's prefixes: digits -> packed listing
+    {cs}:allow               hash  global allowlist: `n<digits>` (number) or `p<digits>`
+                                   (block) -> JSON provenance
+    {cs}:sub:<digits>        hash  one subscriber: `mode`, `lang`, and `a<digits>` per
+                                   personal allowlist number -> when it was added
+    {cs}:sources             set   the sources that have entries (feed ids, `manual`)
+    {cs}:src:<s>:n:<r>       hash  source s's exact numbers, bucketed as above -> meta id
+    {cs}:src:<s>:p           hash  source s's prefixes -> meta id
+    {cs}:src:<s>:meta        hash  meta id -> JSON provenance (category, applies_to,
+                                   reference, reason, dates, who); rows of one decision
+                                   share one id, so provenance costs little per number
+    {cs}:src:<s>:metaidx     hash  JSON provenance -> meta id (deduplication)
+    {cs}:src:<s>:metaseq     string  the last meta id handed out
+    {cs}:meta                hash  `schema` version
+
+A packed listing is one integer (a 24-bit listpack integer in Redis):
+bits 0-2 the category when the number calls, bits 3-5 when it is called (0 none, 1 revoked,
+2 fraud, 3 suspected, 4 dno), bit 6 shadow, bits 7 and up the last valid day as days since
+1970-01-01 (0: no end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from blocklist.entries import Category, Listing, Lookup, Match, Mode, SubscriberSettings
+
+SCHEMA_VERSION = "1"
+BUCKETS = 10_000
+# The shortest prefix the call path asks about, in digits including the country code: US DNO
+# lists carry 3-digit area codes (1 + 3 digits).
+MIN_LOOKUP_PREFIX = 2
+
+_CATEGORY_CODES: dict[Category, int] = {
+    Category.REVOKED: 1,
+    Category.FRAUD: 2,
+    Category.SUSPECTED: 3,
+    Category.DNO: 4,
+}
+_CODE_CATEGORIES: dict[int, Category] = {v: k for k, v in _CATEGORY_CODES.items()}
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def bucket(number_digits: str) -> tuple[str, str]:
+    """(bucket, field) for a number's digits; a bijection, since digits have no leading 0."""
+    value = int(number_digits)
+    return str(value % BUCKETS), str(value // BUCKETS)
+
+
+def unbucket(bucket_id: str, field: str) -> str:
+    """The digits back from (bucket, field)."""
+    return str(int(field) * BUCKETS + int(bucket_id))
+
+
+def pack(listing: Listing) -> int:
+    days = (listing.valid_until - _EPOCH).days if listing.valid_until is not None else 0
+    caller = _CATEGORY_CODES[listing.caller] if listing.caller else 0
+    callee = _CATEGORY_CODES[listing.callee] if listing.callee else 0
+    return caller | callee << 3 | int(listing.shadow) << 6 | days << 7
+
+
+def unpack(code: int) -> Listing:
+    days = code >> 7
+    return Listing(
+        caller=_CODE_CATEGORIES.get(code & 7),
+        callee=_CODE_CATEGORIES.get(code >> 3 & 7),
+        shadow=bool(code >> 6 & 1),
+        valid_until=_EPOCH + dt.timedelta(days=days) if days else None,
+    )
+
+
+def day_number(day: dt.date) -> int:
+    return (day - _EPOCH).days
+
+
+class KeySpace:
+    """Key names for one prefix. Only `blocklist.store` uses this."""
+
+    def __init__(self, prefix: str = "cs") -> None:
+        self.root = "{" + prefix + "}"
+        self.prefixes = f"{self.root}:p"
+        self.allow = f"{self.root}:allow"
+        self.sources = f"{self.root}:sources"
+        self.meta = f"{self.root}:meta"
+        self.audit = f"{self.root}:audit"
+        self._numbers = f"{self.root}:n:"
+        self._subscriber = f"{self.root}:sub:"
+
+    def numbers(self, bucket_id: str) -> str:
+        return self._numbers + bucket_id
+
+    def subscriber(self, number_digits: str) -> str:
+        return self._subscriber + number_digits
+
+    def source(self, source: str) -> SourceKeys:
+        return SourceKeys(f"{self.root}:src:{source}")
+
+    def key(self, name: str) -> str:
+        """A key of another part of the store (API keys, feed state, locks, ...)."""
+        return f"{self.root}:{name}"
+
+
+class SourceKeys:
+    def __init__(self, base: str) -> None:
+        self.prefixes = base + ":p"
+        self.meta = base + ":meta"
+        self.metaidx = base + ":metaidx"
+        self.metaseq = base + ":metaseq"
+        self._numbers = base + ":n:"
+
+    def numbers(self, bucket_id: str) -> str:
+        return self._numbers + bucket_id
+
+
+# -- the screening round trip ----------------------------------------------------------------
+
+
+def lookup_prefixes(number_digits: str) -> list[str]:
+    """Every proper prefix of a number the call path asks about, longest first."""
+    return [number_digits[:n] for n in range(len(number_digits) - 1, MIN_LOOKUP_PREFIX - 1, -1)]
+
+
+def screening_commands(
+    keys: KeySpace, number_digits: str, subscriber_digits: str | None
+) -> list[tuple[str, ...]]:
+    """The commands of one screening, sent together as one pipeline (one round trip)."""
+    bucket_id, field = bucket(number_digits)
+    prefixes = lookup_prefixes(number_digits)
+    commands: list[tuple[str, ...]] = [
+        ("HGET", keys.numbers(bucket_id), field),
+        ("HMGET", keys.prefixes, *prefixes),
+        ("HMGET", keys.allow, "n" + number_digits, *("p" + p for p in prefixes)),
+    ]
+    if subscriber_digits:
+        commands.append(
+            ("HMGET", keys.subscriber(subscriber_digits), "mode", "lang", "a" + number_digits)
+        )
+    return commands
+
+
+def read_screening(
+    number_digits: str, replies: Sequence[object], today: dt.date
+) -> Lookup:
+    """The `Lookup` from the replies to `screening_commands`, in order.
+
+    Raises ValueError when a reply is not what those commands answer.
+    """
+    exact, prefix_codes, allow = replies[0], replies[1], replies[2]
+    if not isinstance(prefix_codes, list) or not isinstance(allow, list):
+        raise ValueError(f"unexpected screening replies {replies!r:.200}")
+    today_days = day_number(today)
+    matches: list[Match] = []
+    if exact is not None:
+        _add_match(matches, number_digits, False, exact, today_days)
+    prefixes = lookup_prefixes(number_digits)
+    for prefix, code in zip(prefixes, prefix_codes, strict=True):
+        if code is not None:
+            _add_match(matches, prefix, True, code, today_days)
+    subscriber = SubscriberSettings()
+    personally_allowed = False
+    if len(replies) > 3:
+        sub = replies[3]
+        if not isinstance(sub, list) or len(sub) != 3:
+            raise ValueError(f"unexpected subscriber reply {sub!r:.200}")
+        mode, lang, personal = sub
+        subscriber = SubscriberSettings(
+            mode=_mode(mode), language=_text(lang) or None
+        )
+        personally_allowed = personal is not None
+    return Lookup(
+        matches=tuple(matches),
+        allowlisted=any(a is not None for a in allow),
+        subscriber_allowlisted=personally_allowed,
+        subscriber=subscriber,
+    )
+
+
+def _add_match(
+    matches: list[Match], key: str, is_prefix: bool, raw: object, today_days: int
+) -> None:
+    code = int(_text(raw))
+    days = code >> 7
+    if days and days < today_days:
+        return  # expired entries never match
+    matches.append(Match(key, is_prefix, unpack(code)))
+
+
+def _text(raw: object) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", "replace")
+    return str(raw)
+
+
+def _mode(raw: object) -> Mode:
+    try:
+        return Mode(_text(raw)) if raw is not None else Mode.STANDARD
+    except ValueError:
+        return Mode.STANDARD  # an unknown stored mode must not stop screening

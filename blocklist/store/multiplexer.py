@@ -1,0 +1,157 @@
+"""The FastAGI server's Redis connection: one per process, shared by every call.
+
+Replies are matched to pipelines in order (Redis answers in order). See `blocklist.store.wire`
+for why this is not redis-py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+from collections.abc import Sequence
+
+import hiredis
+
+from blocklist.errors import StoreError, StoreTimeoutError
+from blocklist.store.wire import Command, RedisAddress, encode, ssl_context
+
+
+class Multiplexer:
+    """One asyncio connection shared by every call of a process.
+
+    `run` sends a pipeline and waits for its replies up to the caller's deadline. A caller that
+    gives up leaves its slot in the queue, so later replies still land where they belong.
+    When the connection drops, every waiting caller gets StoreError at once and the next `run`
+    reconnects (at most one attempt per `retry_s`, so a dead Redis costs no time per call).
+    """
+
+    def __init__(self, address: RedisAddress, *, retry_s: float = 0.5) -> None:
+        self._address = address
+        self._retry_s = retry_s
+        self._protocol: _Protocol | None = None
+        self._connecting: asyncio.Task[_Protocol] | None = None
+        self._next_attempt = 0.0
+        self._last_error = "not connected yet"
+
+    async def run(self, commands: Sequence[Command], timeout_s: float) -> list[object]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        protocol = self._protocol
+        if protocol is None or protocol.closed:
+            protocol = await self._connected(deadline)
+        future = protocol.send(commands)
+        # A plain timer rather than asyncio.wait_for: this runs once per call.
+        timer = loop.call_at(deadline, _expire, future, self._address, timeout_s)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    async def _connected(self, deadline: float) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        if self._connecting is None:
+            if loop.time() < self._next_attempt:
+                raise StoreError(f"Redis at {self._address} unavailable: {self._last_error}")
+            self._next_attempt = loop.time() + self._retry_s
+            self._connecting = loop.create_task(self._connect())
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(self._connecting), max(deadline - loop.time(), 0)
+            )
+        except TimeoutError:
+            raise StoreTimeoutError(f"connecting to Redis at {self._address} timed out") from None
+
+    async def _connect(self) -> _Protocol:
+        loop = asyncio.get_running_loop()
+        address = self._address
+        try:
+            if address.path:
+                _, protocol = await loop.create_unix_connection(_Protocol, address.path)
+            else:
+                if address.tls:
+                    _, protocol = await loop.create_connection(
+                        _Protocol, address.host, address.port,
+                        ssl=ssl_context(address),
+                        server_hostname=address.host,
+                    )
+                else:
+                    _, protocol = await loop.create_connection(
+                        _Protocol, address.host, address.port
+                    )
+            setup = address.setup_commands()
+            if setup:
+                replies = await asyncio.wait_for(protocol.send(setup), 5)
+                for reply in replies:
+                    if isinstance(reply, hiredis.ReplyError):
+                        protocol.close()
+                        raise StoreError(f"Redis at {address} refused setup: {reply}")
+            self._protocol = protocol
+            return protocol
+        except (OSError, TimeoutError) as exc:
+            self._last_error = str(exc) or type(exc).__name__
+            raise StoreError(f"Redis at {address} unavailable: {self._last_error}") from None
+        finally:
+            self._connecting = None
+
+    async def close(self) -> None:
+        if self._protocol is not None:
+            self._protocol.close()
+            self._protocol = None
+
+
+def _expire(future: asyncio.Future[list[object]], address: RedisAddress, timeout_s: float) -> None:
+    if not future.done():
+        future.set_exception(
+            StoreTimeoutError(f"Redis at {address} did not answer within {timeout_s * 1000:.0f} ms")
+        )
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self._reader = hiredis.Reader()
+        self._waiting: collections.deque[tuple[int, list[object], asyncio.Future[list[object]]]]
+        self._waiting = collections.deque()
+        self._transport: asyncio.Transport | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send(self, commands: Sequence[Command]) -> asyncio.Future[list[object]]:
+        if self.closed or self._transport is None:
+            raise StoreError("Redis connection is closed")
+        future: asyncio.Future[list[object]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((len(commands), [], future))
+        self._transport.write(encode(commands))
+        return future
+
+    def data_received(self, data: bytes) -> None:
+        reader = self._reader
+        reader.feed(data)
+        waiting = self._waiting
+        while waiting:
+            reply = reader.gets()
+            if reply is False:
+                return
+            count, replies, future = waiting[0]
+            replies.append(reply)
+            if len(replies) == count:
+                waiting.popleft()
+                if not future.done():  # a caller past its deadline has gone
+                    future.set_result(replies)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        while self._waiting:
+            _, _, future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(StoreError(f"Redis connection lost: {exc or 'closed'}"))
+
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
