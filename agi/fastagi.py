@@ -1,0 +1,298 @@
+"""The FastAGI server: `callscreen fastagi --listen HOST:PORT`.
+
+    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER]])
+
+One asyncio connection per call, written as a Protocol rather than with streams: it is the
+hot path, and a call costs one store round trip plus six SET VARIABLE exchanges. Hazards said
+plainly:
+
+- It fails open. When the store does not answer within `CALLSCREEN_LOOKUP_TIMEOUT_MS`, is
+  down, or anything else goes wrong, the call is allowed with `SCREEN_STATUS=degraded`, a
+  metric counts it and a (rate-limited) log line says why.
+- Concurrency is bounded (`CALLSCREEN_MAX_CALLS`): past the bound a call is answered at once,
+  allowed and degraded (`overloaded`), without asking the store.
+- A peer that sends no complete environment within `ENVIRONMENT_TIMEOUT_S`, or lines longer
+  than `MAX_LINE_BYTES`, is disconnected.
+- SIGTERM stops accepting and lets calls in flight finish (up to `SHUTDOWN_GRACE_S`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from agi.call import BadRequestError, answer_lines, request_from
+from agi.protocol import (
+    MAX_LINE_BYTES,
+    AgiProtocolError,
+    EnvironmentReader,
+    Reply,
+    ReplyReader,
+)
+from blocklist import metrics
+from blocklist.errors import StoreError, StoreTimeoutError
+from blocklist.policy import Decision, Reason
+from blocklist.redaction import number_for_log
+from blocklist.screening import Screener
+from blocklist.store.multiplexer import Multiplexer
+
+log = logging.getLogger("callscreen.fastagi")
+
+ENVIRONMENT_TIMEOUT_S = 5.0
+REPLY_TIMEOUT_S = 5.0
+SHUTDOWN_GRACE_S = 10.0
+SCRIPT_NAME = "screen"
+
+
+class RateLimitedLog:
+    """At most one line per key per interval, with a count of what was held back."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self._interval_s = interval_s
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def warning(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        last, held = self._last.get(key, (0.0, 0))
+        if now - last < self._interval_s:
+            self._last[key] = (last, held + 1)
+            return
+        suffix = f" ({held} more like this held back)" if held else ""
+        self._last[key] = (now, 0)
+        log.warning("%s%s", message, suffix)
+
+
+class CallHandler:
+    """Decides calls for the server: the store round trip, fail-open, metrics and logs."""
+
+    def __init__(self, screener: Screener, store: Multiplexer) -> None:
+        self.screener = screener
+        self.store = store
+        self.settings = screener.settings
+        self.rate_limited = RateLimitedLog()
+        self._children: dict[tuple[str, str, str], Callable[[], None]] = {}
+
+    async def decide(self, environment: EnvironmentReader) -> Decision:
+        """Decide one call and count it (`callscreen_calls_total`), whatever the outcome."""
+        args = environment.environment.args
+        direction = args[0].strip().lower() if args else ""
+        decision = await self._decide(environment)
+        self.count(direction if direction in ("inbound", "outbound") else "unknown", decision)
+        return decision
+
+    async def _decide(self, environment: EnvironmentReader) -> Decision:
+        env = environment.environment
+        started = time.perf_counter()
+        try:
+            script = env.get("network_script")
+            if script and script.strip("/") != SCRIPT_NAME:
+                raise BadRequestError(f"unknown FastAGI script {script[:40]!r}")
+            request = request_from(env)
+        except BadRequestError as exc:
+            self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
+            return self._fail_open(Reason.BAD_REQUEST, None)
+        screening = self.screener.prepare(
+            request.direction, request.number, request.subscriber, request.language
+        )
+        replies: list[object] = []
+        if screening.commands:
+            try:
+                replies = await self.store.run(screening.commands, self.settings.lookup_timeout_s)
+            except StoreTimeoutError as exc:
+                metrics.STORE_ERRORS.labels("timeout").inc()
+                self.rate_limited.warning("store-timeout", f"{exc}; allowing calls (degraded)")
+                return self._fail_open(Reason.STORE_TIMEOUT, screening.reading.e164)
+            except StoreError as exc:
+                metrics.STORE_ERRORS.labels("unavailable").inc()
+                self.rate_limited.warning("store-down", f"{exc}; allowing calls (degraded)")
+                return self._fail_open(Reason.STORE_UNAVAILABLE, screening.reading.e164)
+        try:
+            decision = self.screener.conclude(screening, replies)
+        except ValueError as exc:
+            metrics.STORE_ERRORS.labels("bad-reply").inc()
+            self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
+            return self._fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
+        metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
+        for match in decision.shadow:
+            category = match.listing.category_for(request.direction)
+            if category is not None:
+                metrics.SHADOW_MATCHES.labels(category.value).inc()
+        if decision.action.value != "allow" and log.isEnabledFor(logging.INFO):
+            log.info(
+                "%s %s -> %s (%s, %s)", request.direction.value,
+                number_for_log(decision.e164, self.settings.log_numbers),
+                decision.action.value, decision.reason, decision.rule,
+            )
+        return decision
+
+    def _fail_open(self, reason: str, e164: str | None) -> Decision:
+        metrics.FAIL_OPEN.labels(reason).inc()
+        return Decision.degraded_allow(reason, e164)
+
+    def overloaded(self) -> Decision:
+        """Past CALLSCREEN_MAX_CALLS: allow at once, without asking the store."""
+        self.rate_limited.warning("overloaded", "too many calls in flight; allowing (degraded)")
+        decision = self._fail_open(Reason.OVERLOADED, None)
+        self.count("unknown", decision)
+        return decision
+
+    def count(self, direction: str, decision: Decision) -> None:
+        status = "degraded" if decision.degraded else "ok"
+        key = (direction, decision.action.value, status)
+        inc = self._children.get(key)
+        if inc is None:
+            inc = self._children[key] = metrics.CALLS.labels(*key).inc
+        inc()
+
+
+class AgiConnection(asyncio.Protocol):
+    """One FastAGI call: read the environment, decide, send the answer, close."""
+
+    def __init__(self, server: FastAgiServer) -> None:
+        self._server = server
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._environment: EnvironmentReader | None = EnvironmentReader()
+        self._replies = ReplyReader()
+        self._waiting: asyncio.Future[Reply] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    # -- transport callbacks ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._server.connections.add(self)
+        metrics.CALLS_IN_FLIGHT.inc()
+        self._timer = asyncio.get_running_loop().call_later(
+            ENVIRONMENT_TIMEOUT_S, self._abort, "timeout", "no complete AGI environment in time"
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        start = 0
+        try:
+            while True:
+                end = buffer.find(b"\n", start)
+                if end < 0:
+                    break
+                if end - start > MAX_LINE_BYTES:
+                    raise AgiProtocolError(f"AGI line longer than {MAX_LINE_BYTES} bytes")
+                line = buffer[start:end].decode("utf-8", "replace").rstrip("\r")
+                start = end + 1
+                self._line(line)
+            self._buffer = buffer[start:]
+            if len(self._buffer) > MAX_LINE_BYTES:
+                raise AgiProtocolError(f"AGI line longer than {MAX_LINE_BYTES} bytes")
+        except AgiProtocolError as exc:
+            self._abort("protocol", str(exc))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.connections.discard(self)
+        metrics.CALLS_IN_FLIGHT.dec()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_exception(ConnectionResetError("Asterisk closed the connection"))
+
+    # -- the conversation ------------------------------------------------------------------
+
+    def _line(self, line: str) -> None:
+        environment = self._environment
+        if environment is not None:
+            if environment.feed(line):
+                self._environment = None
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+                self.task = asyncio.get_running_loop().create_task(self._converse(environment))
+            return
+        reply = self._replies.feed(line)
+        if reply is not None:
+            waiting = self._waiting
+            if waiting is None or waiting.done():
+                raise AgiProtocolError(f"AGI reply with no command waiting: {line[:80]!r}")
+            waiting.set_result(reply)
+
+    async def _converse(self, environment: EnvironmentReader) -> None:
+        server = self._server
+        try:
+            if server.in_flight >= server.max_calls:
+                decision = server.handler.overloaded()
+            else:
+                server.in_flight += 1
+                try:
+                    decision = await server.handler.decide(environment)
+                finally:
+                    server.in_flight -= 1
+            loop = asyncio.get_running_loop()
+            transport = self._transport
+            assert transport is not None
+            # One timer for the whole answer, cheaper than one per reply: on expiry the
+            # transport closes and the reply being awaited fails with ConnectionResetError.
+            self._timer = loop.call_later(
+                REPLY_TIMEOUT_S, self._abort, "timeout", "Asterisk stopped answering"
+            )
+            for line in answer_lines(decision):
+                if transport.is_closing():
+                    break
+                self._waiting = loop.create_future()
+                transport.write(line.encode())
+                reply = await self._waiting
+                if reply.code not in (200, 511):  # 511: the channel hung up meanwhile
+                    server.handler.rate_limited.warning(
+                        "agi-reply", f"Asterisk answered {reply.text[:80]!r} to SET VARIABLE"
+                    )
+            if self._replies.hung_up:
+                metrics.AGI_ERRORS.labels("hangup").inc()
+        except ConnectionResetError:
+            metrics.AGI_ERRORS.labels("reset").inc()
+        except Exception:  # never let one call take the server down
+            log.exception("unexpected error in a FastAGI call")
+            metrics.AGI_ERRORS.labels("internal").inc()
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._transport is not None:
+                self._transport.close()
+
+    def _abort(self, kind: str, message: str) -> None:
+        metrics.AGI_ERRORS.labels(kind).inc()
+        self._server.handler.rate_limited.warning("agi-" + kind, f"dropping AGI peer: {message}")
+        if self._transport is not None:
+            self._transport.close()
+
+
+class FastAgiServer:
+    """Accepts FastAGI connections; `serve_until` runs it until a stop event is set."""
+
+    def __init__(self, handler: CallHandler, max_calls: int) -> None:
+        self.handler = handler
+        self.max_calls = max_calls
+        self.in_flight = 0
+        self.connections: set[AgiConnection] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: AgiConnection(self), host, port, reuse_port=reuse_port or None, backlog=4096
+        )
+        sockets = self._server.sockets
+        return int(sockets[0].getsockname()[1]) if sockets else port
+
+    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Stop accepting; let calls in flight finish, up to `grace_s`."""
+        if self._server is not None:
+            self._server.close()
+        deadline = time.monotonic() + grace_s
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for connection in list(self.connections):
+            connection._abort("shutdown", "server shutting down")
+        if self._server is not None:
+            await self._server.wait_closed()
+        await self.handler.store.close()

@@ -1,0 +1,147 @@
+"""The AGI protocol as Asterisk 22 speaks it (docs/ASTERISK.md). Pure: parsing and formatting.
+
+Asterisk opens with `agi_*: value` lines ending in an empty line, then answers each command:
+
+    200 result=1 (value)                    success, with optional data in brackets
+    510 Invalid or unknown command
+    511 Command Not Permitted on a dead channel or intercept routine
+    520-Invalid command syntax.  Proper usage follows:
+    ...                                     usage lines
+    520 End of proper usage.
+
+On FastAGI it also writes a bare `HANGUP` line, unprompted, the moment the channel hangs up:
+a notification, not the reply to the command in flight. `ReplyReader` keeps the two apart.
+
+Why not pyst2 (the design's first choice): its `_quote` wraps values in double quotes without
+escaping quotes, backslashes or newlines, so text with `"` or a line break becomes a second
+command; after SIGHUP it refuses to send anything, so the variables the `h` extension reads
+are never set; it writes debug lines to stderr on every command, and it has no FastAGI server
+for Python 3. Both our AGI front ends share this module instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_ENV_LINES = 200
+MAX_LINE_BYTES = 4096
+
+
+class AgiProtocolError(Exception):
+    """Asterisk (or whatever is on the other end) broke the protocol."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Asterisk's answer to one command."""
+
+    code: int
+    result: str = ""
+    data: str = ""
+    text: str = ""  # the whole reply, usage lines included
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 200
+
+
+@dataclass(slots=True)
+class Environment:
+    """The `agi_*` variables Asterisk sent, keys without the `agi_` prefix."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    @property
+    def args(self) -> list[str]:
+        """`agi_arg_1`, `agi_arg_2`, ... in order."""
+        out: list[str] = []
+        while f"arg_{len(out) + 1}" in self.values:
+            out.append(self.values[f"arg_{len(out) + 1}"])
+        return out
+
+
+class EnvironmentReader:
+    """Collects environment lines. `feed` returns True once the empty line has arrived."""
+
+    def __init__(self) -> None:
+        self.environment = Environment()
+        self._lines = 0
+
+    def feed(self, line: str) -> bool:
+        if line == "":
+            return True
+        self._lines += 1
+        if self._lines > MAX_ENV_LINES:
+            raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep or not key.startswith("agi_") or not key[4:].replace("_", "").isalnum():
+            raise AgiProtocolError(f"malformed AGI environment line {line[:80]!r}")
+        self.environment.values[key[4:]] = value.strip()
+        return False
+
+
+class ReplyReader:
+    """Turns reply lines into `Reply`s; says which lines were hangup notifications.
+
+    `feed(line)` returns a Reply when one is complete, else None; `hung_up` becomes true when
+    a bare `HANGUP` line arrives.
+    """
+
+    def __init__(self) -> None:
+        self.hung_up = False
+        self._usage: list[str] | None = None
+
+    def feed(self, line: str) -> Reply | None:
+        if self._usage is not None:
+            self._usage.append(line)
+            if line.startswith("520 "):
+                text = "\n".join(self._usage)
+                self._usage = None
+                return Reply(520, text=text)
+            if len(self._usage) > MAX_ENV_LINES:
+                raise AgiProtocolError("520 usage text never ended")
+            return None
+        if line == "HANGUP":
+            self.hung_up = True
+            return None
+        if line.startswith("520-"):
+            self._usage = [line]
+            return None
+        return parse_reply(line)
+
+
+def parse_reply(line: str) -> Reply:
+    """One single-line reply: `200 result=1 (value)`, `510 ...`, `511 ...`, `520 ...`."""
+    code_text, _, rest = line.partition(" ")
+    if len(code_text) != 3 or not code_text.isdigit():
+        raise AgiProtocolError(f"malformed AGI reply {line[:80]!r}")
+    code = int(code_text)
+    result = data = ""
+    if code == 200 and rest.startswith("result="):
+        value = rest[7:]
+        result, _, tail = value.partition(" ")
+        tail = tail.strip()
+        if tail.startswith("(") and ")" in tail:
+            data = tail[1 : tail.rindex(")")]
+    return Reply(code, result, data, line)
+
+
+def quote(value: str) -> str:
+    """One AGI command argument: in double quotes, with `"` and `\\` escaped.
+
+    Line breaks and other control characters are dropped, never escaped: Asterisk ends a
+    command at the first newline, so no value can ever start a second command.
+    """
+    cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def set_variable(name: str, value: str) -> str:
+    """The `SET VARIABLE` command line, newline included."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad channel variable name {name!r}")
+    return f"SET VARIABLE {name} {quote(value)}\n"

@@ -1,0 +1,122 @@
+"""Running the FastAGI server: event loop, metrics endpoint, signals, worker processes.
+
+With `workers > 1` each worker is its own process listening on the same port (SO_REUSEPORT:
+the kernel spreads connections), and the parent serves the workers' merged metrics
+(prometheus-client's multiprocess mode). SIGTERM or SIGINT stops accepting, lets calls in
+flight finish, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+
+from blocklist.settings import Settings
+
+log = logging.getLogger("callscreen.fastagi")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional off Linux; the stdlib loop is slower, not wrong
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+async def serve_async(
+    settings: Settings, *, reuse_port: bool = False, ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
+    from agi.fastagi import CallHandler, FastAgiServer
+    from blocklist.screening import Screener
+    from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.wire import RedisAddress
+
+    if settings.redis_url is None:
+        raise ValueError("serve_async needs settings.redis_url")
+    address = RedisAddress.from_url(settings.redis_url)
+    handler = CallHandler(Screener(settings), Multiplexer(address))
+    server = FastAgiServer(handler, settings.max_calls)
+    listen = settings.fastagi_listen
+    port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
+    log.info("FastAGI listening on %s:%d (redis %s)", listen.host, port, address)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("stopping: %d calls in flight", len(server.connections))
+    await server.stop()
+
+
+def _worker(settings: Settings, index: int) -> None:
+    configure_logging(settings.log_level)
+    loop = _new_loop()
+    try:
+        loop.run_until_complete(serve_async(settings, reuse_port=True))
+    finally:
+        loop.close()
+
+
+def serve(settings: Settings) -> int:
+    """Blocking entry point of `callscreen fastagi`."""
+    configure_logging(settings.log_level)
+    if settings.workers <= 1:
+        if settings.metrics_listen is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(settings.metrics_listen.port, settings.metrics_listen.host)
+        loop = _new_loop()
+        try:
+            loop.run_until_complete(serve_async(settings))
+        finally:
+            loop.close()
+        return 0
+
+    metrics_dir = tempfile.mkdtemp(prefix="callscreen-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # read by prometheus-client on import
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_worker, args=(settings, i), name=f"fastagi-{i}", daemon=False)
+        for i in range(settings.workers)
+    ]
+    for worker in workers:
+        worker.start()
+    if settings.metrics_listen is not None:
+        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=metrics_dir)  # type: ignore[no-untyped-call]
+        start_http_server(settings.metrics_listen.port, settings.metrics_listen.host, registry)
+
+    def forward(signum: int, _frame: object) -> None:
+        for worker in workers:
+            if worker.pid is not None and worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for worker in workers:
+        worker.join()
+        status = status or (worker.exitcode or 0)
+    return 0 if status in (0, -signal.SIGTERM) else 1

@@ -1,0 +1,125 @@
+"""`callscreen-agi`: the per-call AGI script. Asterisk starts it once per call.
+
+    AGI(callscreen-agi,DIRECTION[,NUMBER[,SUBSCRIBER]])
+
+Budget: 30 ms wall and 16 MB per call (see bench/agi_script.py), so it imports only the lean
+parts of `blocklist` (no phonenumbers, no redis-py, no asyncio) and talks to Redis through one
+short-lived connection. It fails open: if Redis does not answer within
+`CALLSCREEN_LOOKUP_TIMEOUT_MS`, or anything else goes wrong, the call is allowed with
+`SCREEN_STATUS=degraded`, and a line on stderr (Asterisk's log) says why. SIGHUP (the caller
+hung up) is ignored so the variables still reach the `h` extension.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import BinaryIO
+
+from agi.call import BadRequestError, answer_lines, request_from
+from agi.protocol import (
+    MAX_LINE_BYTES,
+    AgiProtocolError,
+    Environment,
+    EnvironmentReader,
+    ReplyReader,
+)
+from blocklist.errors import StoreError, StoreTimeoutError
+from blocklist.policy import Decision, Reason
+from blocklist.redaction import number_for_log
+from blocklist.screening import Screener
+from blocklist.settings import Settings
+from blocklist.store.wire import BlockingConnection, RedisAddress
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _readline(stream: BinaryIO) -> str:
+    raw = stream.readline(MAX_LINE_BYTES + 1)
+    if not raw:
+        raise AgiProtocolError("Asterisk closed the AGI input")
+    if len(raw) > MAX_LINE_BYTES:
+        raise AgiProtocolError(f"AGI line longer than {MAX_LINE_BYTES} bytes")
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def _log(message: str) -> None:
+    sys.stderr.write(f"callscreen-agi: {message}\n")
+    sys.stderr.flush()
+
+
+def read_environment(stdin: BinaryIO) -> Environment:
+    reader = EnvironmentReader()
+    while not reader.feed(_readline(stdin)):
+        pass
+    return reader.environment
+
+
+def screen(settings: Settings, environment: Environment, args: list[str]) -> Decision:
+    """Decide the call. Never raises for a store failure: it fails open."""
+    try:
+        request = request_from(environment, args or None)
+    except BadRequestError as exc:
+        _log(f"bad request: {exc}; allowing the call")
+        return Decision.degraded_allow(Reason.BAD_REQUEST, None)
+    screener = Screener(settings)
+    screening = screener.prepare(
+        request.direction, request.number, request.subscriber, request.language
+    )
+    replies: list[object] = []
+    if screening.commands:
+        address = RedisAddress.from_url(settings.redis_url or DEFAULT_REDIS_URL)
+        try:
+            replies = BlockingConnection(address, settings.lookup_timeout_s).run(
+                screening.commands
+            )
+        except StoreTimeoutError as exc:
+            _log(f"{exc}; allowing the call (degraded)")
+            return Decision.degraded_allow(Reason.STORE_TIMEOUT, screening.reading.e164)
+        except StoreError as exc:
+            _log(f"{exc}; allowing the call (degraded)")
+            return Decision.degraded_allow(Reason.STORE_UNAVAILABLE, screening.reading.e164)
+    decision = screener.conclude(screening, replies)
+    if decision.action.value != "allow":
+        _log(
+            f"{request.direction.value} {number_for_log(decision.e164, settings.log_numbers)}"
+            f" -> {decision.action.value} ({decision.reason}, {decision.rule})"
+        )
+    return decision
+
+
+def converse(decision: Decision, stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """Send the SET VARIABLE commands one at a time, each after the last one's reply."""
+    replies = ReplyReader()
+    for line in answer_lines(decision):
+        stdout.write(line.encode())
+        stdout.flush()
+        reply = None
+        while reply is None:
+            reply = replies.feed(_readline(stdin))
+        if not reply.ok:
+            _log(f"Asterisk answered {reply.text.splitlines()[0][:80]!r} to {line.split()[2]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Exit status 0 unless the AGI conversation itself broke."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    args = list(sys.argv[1:] if argv is None else argv)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        environment = read_environment(stdin)
+        try:
+            decision = screen(Settings.from_env(os.environ), environment, args)
+        except Exception as exc:  # fail open, whatever went wrong
+            _log(f"internal error {type(exc).__name__}: {exc}; allowing the call (degraded)")
+            decision = Decision.degraded_allow(Reason.INTERNAL_ERROR, None)
+        converse(decision, stdin, stdout)
+    except (AgiProtocolError, BrokenPipeError) as exc:
+        _log(f"AGI conversation ended: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
