@@ -1,0 +1,269 @@
+"""The FastAGI server, run as `callscreen fastagi`, over real sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+
+from blocklist.entries import AppliesTo, Category, Entry, Mode
+from blocklist.redis_server import free_port
+from blocklist.store.admin import Store
+from tests.agi.asterisk_peer import USAGE_520, call_fastagi, environment
+from tests.store.test_wire import silent_server  # noqa: F401 - fixture
+
+
+@contextmanager
+def fastagi(redis_url: str, *, timeout_ms: int = 200, workers: int = 1,
+            ) -> Iterator[tuple[int, int, subprocess.Popen[bytes]]]:
+    port, metrics_port = free_port(), free_port()
+    env = {**os.environ, "CALLSCREEN_REDIS_URL": redis_url, "CALLSCREEN_REGION": "NL",
+           "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms), "CALLSCREEN_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
+         "--metrics-listen", f"127.0.0.1:{metrics_port}", "--workers", str(workers)],
+        env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise AssertionError(f"fastagi did not start: {err}") from None
+            time.sleep(0.05)
+    try:
+        yield port, metrics_port, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def metric(metrics_port: int, name: str, **labels: str) -> float:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                  timeout=2).read().decode()
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in body.splitlines():
+        if line.startswith(name + ("{" if labels else " ")) or line.startswith(name + "{"):
+            series, _, value = line.rpartition(" ")
+            if all(f'{k}="{v}"' in series for k, v in labels.items()) or not want:
+                total += float(value)
+    return total
+
+
+@pytest.fixture(scope="module")
+def server(redis_url: str) -> Iterator[tuple[int, int]]:
+    with fastagi(redis_url) as (port, metrics_port, _):
+        yield port, metrics_port
+
+
+def listed(store: Store, number: str, category: Category) -> None:
+    store.add_entries([Entry(key=number, is_prefix=False, category=category,
+                             applies_to=AppliesTo.default_for(category), source="acm")])
+
+
+def test_revoked_caller_is_blocked(store: Store, server) -> None:
+    """A revoked inbound caller gets block, and the connection is closed after the answer."""
+    listed(store, "31851234567", Category.REVOKED)
+    conv = call_fastagi(server[0], environment(callerid="+31851234567", extension="0201234567",
+                                               args=("inbound",)))
+    assert conv.variables["SCREEN_ACTION"] == "block"
+    assert conv.variables["SCREEN_NUMBER"] == "+31851234567"
+    assert conv.closed_by_peer
+    assert metric(server[1], "callscreen_calls_total", direction="inbound", action="block",
+                  status="ok") >= 1
+
+
+def test_suspected_outbound_warns_in_subscriber_language(store: Store, server) -> None:
+    """A suspected dialled number warns in the subscriber's language."""
+    listed(store, "31851234567", Category.SUSPECTED)
+    store.set_subscriber("31201234567", mode=Mode.STANDARD, language="nl")
+    conv = call_fastagi(server[0], environment(callerid="+31201234567",
+                                               extension="0851234567", args=("outbound",)))
+    assert conv.variables["SCREEN_ACTION"] == "warn"
+    assert conv.variables["SCREEN_PROMPT"] == "callscreen/nl/warn-outbound"
+
+
+@pytest.mark.parametrize(
+    ("callerid", "args", "reason"),
+    [
+        ("+31201111111", ("inbound",), "not-listed"),
+        ("+31201234567", ("outbound", "112"), "protected"),
+        ('+3185"\nEXEC Dial(PJSIP/666)', ("inbound",), "invalid-number"),
+        ("x" * 2000, ("inbound",), "invalid-number"),
+    ],
+)
+def test_allowed_calls(store: Store, server, callerid: str, args, reason: str) -> None:
+    """Clean, emergency and hostile caller IDs are allowed; nothing injected runs."""
+    listed(store, "31851234567", Category.FRAUD)
+    conv = call_fastagi(server[0], environment(callerid=callerid.replace("\n", " "), args=args))
+    assert conv.variables["SCREEN_ACTION"] == "allow"
+    assert conv.variables["SCREEN_REASON"] == reason
+    assert all(c.startswith("SET VARIABLE SCREEN_") for c in conv.commands)
+    assert len(conv.commands) == 6
+
+
+def test_hangup_notification_mid_call(store: Store, server) -> None:
+    """An unprompted HANGUP line is not taken as a reply; every variable is still set."""
+    listed(store, "31851234567", Category.REVOKED)
+
+    def responder(index: int, _command: str) -> list[str]:
+        if index == 0:
+            return ["HANGUP", "200 result=1"]
+        return ["200 result=1"]
+
+    conv = call_fastagi(server[0], environment(callerid="+31851234567", args=("inbound",)),
+                        responder)
+    assert conv.variables["SCREEN_ACTION"] == "block"
+    assert len(conv.commands) == 6
+    assert metric(server[1], "callscreen_agi_errors_total", kind="hangup") >= 1
+
+
+def test_511_and_520_replies(server) -> None:
+    """511 and multi-line 520 replies are read whole; the rest of the answer follows."""
+    def responder(index: int, _command: str) -> list[str]:
+        return {0: ["511 Command Not Permitted on a dead channel or intercept routine"],
+                2: USAGE_520}.get(index, ["200 result=1"])
+
+    conv = call_fastagi(server[0], environment(args=("inbound",)), responder)
+    assert len(conv.commands) == 6
+
+
+def test_caller_disconnects_mid_call(server) -> None:
+    """A peer that vanishes mid-answer does not hurt the server."""
+    with socket.create_connection(("127.0.0.1", server[0]), timeout=5) as sock:
+        sock.sendall(environment(args=("inbound",)))
+        sock.makefile("rb").readline()
+    conv = call_fastagi(server[0], environment(args=("inbound",)))
+    assert conv.variables["SCREEN_ACTION"] == "allow"
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"agi_network: yes\n" + b"A" * 10000 + b"\n\n",
+     b"agi_x: y\n" * 500 + b"\n", b"\xff\xfe\x00\n\n"],
+)
+def test_malformed_environment_is_dropped(server, opening: bytes) -> None:
+    """A peer that does not speak AGI is disconnected, and the server goes on."""
+    with socket.create_connection(("127.0.0.1", server[0]), timeout=5) as sock:
+        sock.sendall(opening)
+        assert sock.makefile("rb").read() == b""  # closed without a command
+    assert call_fastagi(server[0], environment(args=("inbound",))).variables
+
+
+def test_unknown_script_and_bad_direction_fail_open(server) -> None:
+    """A wrong FastAGI script name or DIRECTION is allowed, degraded, as a bad request."""
+    conv = call_fastagi(server[0], environment(args=("sideways",)))
+    assert (conv.variables["SCREEN_REASON"], conv.variables["SCREEN_STATUS"]) == (
+        "bad-request", "degraded")
+
+
+def test_many_concurrent_calls(store: Store, server) -> None:
+    """Hundreds of simultaneous calls are all answered correctly."""
+    listed(store, "31851234567", Category.REVOKED)
+
+    def one(n: int) -> str:
+        number = "+31851234567" if n % 2 else f"+3120{n:07d}"
+        conv = call_fastagi(server[0], environment(callerid=number, args=("inbound",)))
+        return conv.variables["SCREEN_ACTION"]
+
+    with ThreadPoolExecutor(64) as pool:
+        actions = list(pool.map(one, range(300)))
+    assert actions == ["block" if n % 2 else "allow" for n in range(300)]
+
+
+def test_slow_redis_fails_open_within_budget(silent_server: int) -> None:  # noqa: F811
+    """A Redis that hangs: the call is allowed, degraded, within the budget."""
+    with fastagi(f"redis://127.0.0.1:{silent_server}/0", timeout_ms=50) as (port, mport, _):
+        started = time.monotonic()
+        conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
+        assert time.monotonic() - started < 1.0
+        assert conv.variables["SCREEN_STATUS"] == "degraded"
+        assert conv.variables["SCREEN_REASON"] in ("store-timeout", "store-unavailable")
+        assert metric(mport, "callscreen_calls_total", status="degraded") == 1
+
+
+def test_dead_redis_fails_open_then_recovers(redis_url: str, tmp_path) -> None:
+    """Redis down: allowed and degraded; Redis back: screening resumes by itself."""
+    from blocklist.redis_server import RedisServer
+
+    redis = RedisServer(tmp_path, persistent=False)
+    with fastagi(redis.url, timeout_ms=50) as (port, mport, _):
+        conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
+        assert conv.variables["SCREEN_STATUS"] == "degraded"
+        assert metric(mport, "callscreen_fail_open_total", reason="store-unavailable") >= 1
+        redis.start()
+        try:
+            store = Store.from_url(redis.url)
+            listed(store, "31851234567", Category.REVOKED)
+            deadline = time.monotonic() + 5
+            while True:
+                conv = call_fastagi(port, environment(callerid="+31851234567",
+                                                      args=("inbound",)))
+                if conv.variables["SCREEN_STATUS"] == "ok" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert conv.variables["SCREEN_ACTION"] == "block"
+            store.close()
+        finally:
+            redis.stop()
+
+
+def test_sigterm_lets_calls_in_flight_finish(redis_url: str) -> None:
+    """On SIGTERM the server stops accepting but finishes the call in flight, then exits 0."""
+    with fastagi(redis_url) as (port, _, proc):
+        got_first = threading.Event()
+        release = threading.Event()
+        result: dict[str, object] = {}
+
+        def responder(index: int, _command: str) -> list[str]:
+            if index == 0:
+                got_first.set()
+                release.wait(5)
+            return ["200 result=1"]
+
+        def call() -> None:
+            result["conv"] = call_fastagi(port, environment(args=("inbound",)), responder)
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        assert got_first.wait(5)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        release.set()
+        thread.join(10)
+        assert proc.wait(timeout=15) == 0
+        conv = result["conv"]
+        assert len(conv.commands) == 6  # type: ignore[attr-defined]
+
+
+def test_workers_share_the_port(store: Store, redis_url: str) -> None:
+    """With two worker processes, calls are answered and metrics merge across them."""
+    listed(store, "31851234567", Category.REVOKED)
+    with fastagi(redis_url, workers=2) as (port, mport, _):
+        for _ in range(20):
+            conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
+            assert conv.variables["SCREEN_ACTION"] == "block"
+        assert metric(mport, "callscreen_calls_total", action="block") == 20
+
+
+Responder = Callable[[int, str], list[str]]

@@ -1,0 +1,165 @@
+"""Reading numbers: caller ID, dialled digits and feed cells, as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from blocklist.errors import ConfigError, InvalidNumberError, ProtectedNumberError
+from blocklist.numbers import NumberPlan, Unreadable
+
+NL = NumberPlan("NL", ("0800 0113", "116xxx"))
+
+READS = [
+    # (region, text, e164 or None, protected)
+    ("NL", "020 123 4567", "+31201234567", False),
+    ("NL", "+31 (0)20-123 4567", "+31201234567", False),
+    ("NL", "0031 20 123 4567", "+31201234567", False),
+    ("NL", "31201234567", "+31201234567", False),  # international digits without the plus
+    ("NL", "085-1234567", "+31851234567", False),
+    ("NL", "06.12.34.56.78", "+31612345678", False),
+    ("NL", "0900 1234 567", "+319001234567", False),
+    ("NL", "+44 20 7946 0100", "+442079460100", False),
+    ("NL", "  +1 (212) 555-1234 ", "+12125551234", False),
+    ("DE", "0221 1234567", "+492211234567", False),
+    ("DE", "+49 (0)221 1234567", "+492211234567", False),
+    ("DE", "0049 221 1234567", "+492211234567", False),
+    ("GB", "020 7946 0100", "+442079460100", False),
+    ("GB", "07700 900123", "+447700900123", False),
+    ("US", "(212) 555-1234", "+12125551234", False),
+    ("US", "1-212-555-1234", "+12125551234", False),
+    ("US", "011 31 20 123 4567", "+31201234567", False),
+    # protected: emergency and short codes, configured helplines
+    ("NL", "112", None, True),
+    ("NL", "116123", None, True),
+    ("NL", "0800 0113", "+318000113", True),
+    ("NL", "+318000113", "+318000113", True),
+    ("DE", "110", None, True),
+    ("GB", "999", None, True),
+    ("US", "911", None, True),
+]
+
+
+@pytest.mark.parametrize(("region", "text", "e164", "protected"), READS)
+def test_read_gives_e164_and_protection(region: str, text: str, e164: str | None,
+                                         protected: bool) -> None:
+    """National, international and formatted forms read to the same E.164 number."""
+    plan = NumberPlan(region, ("0800 0113", "116xxx") if region == "NL" else ())
+    reading = plan.read(text)
+    assert reading.e164 == e164
+    assert reading.protected is protected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("anonymous", Unreadable.WITHHELD),
+        ("Restricted", Unreadable.WITHHELD),
+        ("unknown", Unreadable.WITHHELD),
+        ("", Unreadable.WITHHELD),
+        ("   ", Unreadable.WITHHELD),
+        ("abc", Unreadable.INVALID),
+        ("12", Unreadable.INVALID),
+        ("+31 12", Unreadable.INVALID),
+        ("0201234567\nEXEC Dial", Unreadable.INVALID),
+        ('"; HANGUP', Unreadable.INVALID),
+        ("+999 1234567", Unreadable.INVALID),
+        ("1" * 40, Unreadable.INVALID),
+        ("9" * 5000, Unreadable.INVALID),
+        ("\x00\xff\ufffd", Unreadable.INVALID),
+        ("sip:+31201234567@evil", Unreadable.INVALID),
+    ],
+)
+def test_garbage_is_no_usable_number(text: str, why: Unreadable) -> None:
+    """Garbage and withheld caller IDs give no number and never raise."""
+    reading = NL.read(text)
+    assert reading.e164 is None
+    assert reading.unreadable is why
+    assert not reading.protected
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=400)
+def test_read_never_raises(text: str) -> None:
+    """Any text at all reads without an exception."""
+    reading = NL.read(text)
+    assert reading.e164 is None or reading.e164.startswith("+")
+
+
+@pytest.mark.parametrize(
+    ("region", "example_region"),
+    [("NL", "NL"), ("NL", "DE"), ("NL", "GB"), ("NL", "US"), ("DE", "DE"), ("US", "US"),
+     ("GB", "GB"), ("NL", "BE"), ("NL", "FR")],
+)
+def test_read_agrees_with_phonenumbers(region: str, example_region: str) -> None:
+    """For phonenumbers' own example numbers, our reading equals phonenumbers' E.164."""
+    plan = NumberPlan(region)
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE,
+                 phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE):
+        example = phonenumbers.example_number_for_type(example_region, kind)
+        if example is None:
+            continue
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        intl = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        assert plan.read(intl).e164 == e164
+        if example_region == region:
+            national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            assert plan.read(national).e164 == e164
+
+
+def test_parse_exact_requires_a_valid_number() -> None:
+    """An entry's number must be valid per phonenumbers, not merely number-shaped."""
+    assert NL.parse_exact("020 123 4567") == "+31201234567"
+    with pytest.raises(InvalidNumberError, match="not a phone number"):
+        NL.parse_exact("anonymous")
+    with pytest.raises(InvalidNumberError, match="'\\+31 12'"):
+        NL.parse_exact("+31 12")
+
+
+@pytest.mark.parametrize("text", ["112", "116123", "0800 0113", "+318000113"])
+def test_protected_numbers_cannot_be_listed(text: str) -> None:
+    """Emergency, short and configured protected numbers are refused as entries."""
+    with pytest.raises(ProtectedNumberError):
+        NL.parse_exact(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [("0900 1234 5xx", "3190012345"), ("0900123*", "31900123"), ("+31 900 123...", "31900123"),
+     ("0909 1234 5XX", "3190912345")],
+)
+def test_parse_prefix(text: str, digits: str) -> None:
+    """Number blocks in national patterns read to international digits."""
+    assert NL.parse_prefix(text) == digits
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "message"),
+    [
+        ("0900 12x", InvalidNumberError, "too short"),
+        ("0800 011x", ProtectedNumberError, "covers a protected"),
+        ("+31 1123 45*", ProtectedNumberError, "covers a protected"),
+        ("hello*", InvalidNumberError, "not a number prefix"),
+    ],
+)
+def test_bad_prefixes_are_refused(text: str, error: type[Exception], message: str) -> None:
+    """Too short, protected-covering and non-numeric blocks are refused, naming the value."""
+    with pytest.raises(error, match=message):
+        NL.parse_prefix(text)
+
+
+def test_unknown_region_is_a_config_error() -> None:
+    """A region phonenumbers does not know is refused at start-up."""
+    with pytest.raises(ConfigError, match="'XX'"):
+        NumberPlan("XX")
+
+
+def test_numbering_data_matches_installed_phonenumbers(repo_root) -> None:
+    """The committed numbering facts are what tools/gen-numbering-data makes now."""
+    import runpy
+
+    tool = runpy.run_path(str(repo_root / "tools" / "gen-numbering-data"), run_name="gen")
+    committed = (repo_root / "blocklist" / "_numbering_data.py").read_text()
+    assert tool["render"]() == committed, "run tools/gen-numbering-data and commit the result"
