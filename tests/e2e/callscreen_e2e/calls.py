@@ -1,0 +1,109 @@
+"""One SIP call through Asterisk, and everything the harness saw of it."""
+
+from __future__ import annotations
+
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from .asterisk import PROJECT_SOUNDS, Asterisk, Result
+from .rtp import RtpSink
+from .sipp import Sipp, SippRun
+
+
+def prompt_seconds(prompt: str) -> float:
+    """The length of a prompt of asterisk-conf/sounds (e.g. callscreen/nl/warn-inbound)."""
+    with wave.open(str(Path(PROJECT_SOUNDS, prompt + ".wav")), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+@dataclass
+class Outcome:
+    """A finished call: the caller's and the callee's SIPp runs, the audio each one received,
+    and the line Asterisk's dialplan logged at hangup."""
+
+    caller: SippRun
+    callee: SippRun
+    caller_heard_s: float
+    callee_heard_s: float
+    result: Result | None
+    log: str
+
+    @property
+    def final(self) -> int | None:
+        """The final response the caller got."""
+        return self.caller.trace.final_status()
+
+    @property
+    def callee_invited(self) -> int:
+        """How many INVITEs reached the callee's phone."""
+        return self.callee.trace.received_requests("INVITE")
+
+    @property
+    def early_media(self) -> bool:
+        return 183 in self.caller.trace.received_statuses()
+
+    def brief(self) -> str:
+        """One line for the run's output: what each side saw."""
+        return (f"final={self.final} callee_invites={self.callee_invited}"
+                f" early_media={self.early_media} caller_heard={self.caller_heard_s:.2f}s"
+                f" callee_heard={self.callee_heard_s:.2f}s | asterisk: {self.result}")
+
+    def __str__(self) -> str:
+        return (
+            f"\n  asterisk: {self.result}"
+            f"\n  caller  : exit {self.caller.returncode}: {self.caller.trace.summary()}"
+            f"\n  callee  : exit {self.callee.returncode}: {self.callee.trace.summary()}"
+            f"\n  audio   : caller heard {self.caller_heard_s:.2f} s,"
+            f" callee heard {self.callee_heard_s:.2f} s"
+            f"\n  log:\n{self.log}"
+        )
+
+
+@dataclass
+class Calls:
+    """Places calls from the trunk (inbound) or from a subscriber (outbound)."""
+
+    asterisk: Asterisk
+    sipp: Sipp
+    path: str  # "fastagi" or "script": which AGI the dialplan uses
+
+    def inbound(self, caller: str, subscriber: str, expect_answer: bool = True) -> Outcome:
+        """The network (trunk) calls `subscriber` from `caller`."""
+        ports = self.asterisk.ports
+        return self._call(f"in-{self.path}", caller, subscriber, ports.trunk, ports.subscriber,
+                          expect_answer)
+
+    def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True) -> Outcome:
+        """`subscriber` dials `dialled`, out through the trunk."""
+        ports = self.asterisk.ports
+        return self._call(f"out-{self.path}", subscriber, dialled, ports.subscriber, ports.trunk,
+                          expect_answer)
+
+    def _call(self, name: str, caller: str, dialled: str, from_port: int, to_port: int,
+              expect_answer: bool) -> Outcome:
+        offset = self.asterisk.log_size()
+        with RtpSink() as caller_ear, RtpSink() as callee_ear:
+            callee = self.sipp.answer(f"{name}-callee", to_port, callee_ear.port)
+            try:
+                run = self.sipp.call(f"{name}-caller", from_port,
+                                     [(caller, dialled, caller_ear.port)], talk_ms=500)
+            finally:
+                # A callee that should get the call has it by now; give a late INVITE a moment.
+                answered = callee.finish(timeout_s=10) if expect_answer else None
+                if answered is None:
+                    time.sleep(0.5)
+                    answered = callee.quit()
+            results = self.asterisk.wait_results(offset, 1, timeout_s=10)
+        outcome = Outcome(run, answered, caller_ear.audio_s, callee_ear.audio_s,
+                       results[-1] if results else None,
+                       _interesting(self.asterisk.log_since(offset)))
+        print(f"\n    [{self.path}] {caller} -> {dialled}: {outcome.brief()}", end="")
+        return outcome
+
+
+def _interesting(log: str) -> str:
+    keep = ("NOTICE", "WARNING", "ERROR", "AGI", "Dial", "Playback", "Hangup")
+    lines = [line for line in log.splitlines() if any(k in line for k in keep)]
+    return "\n".join("    " + line[:300] for line in lines[-40:])
