@@ -9,18 +9,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from agi.protocol import Environment, set_variable
 from blocklist.entries import Direction
 from blocklist.policy import Decision
+from blocklist.values import value
 
 
 class BadRequestError(ValueError):
     """The dialplan called us with arguments we can't use."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallRequest:
     direction: Direction
     number: str

@@ -18,10 +18,9 @@ def fastagi(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
     from agi.runner import serve
     from blocklist.cli import redis_url
+    from blocklist.values import replace
 
     changes: dict[str, object] = {"redis_url": redis_url(settings)}
     if args.listen:
@@ -33,5 +32,5 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             None if args.metrics_listen == "off"
             else Listen.parse(args.metrics_listen, name="--metrics-listen")
         )
-    return serve(replace(settings, **changes))  # type: ignore[arg-type]
+    return serve(replace(settings, **changes))
 

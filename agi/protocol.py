@@ -21,7 +21,7 @@ for Python 3. Both our AGI front ends share this module instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from blocklist.values import value
 
 MAX_ENV_LINES = 200
 MAX_LINE_BYTES = 4096
@@ -31,7 +31,7 @@ class AgiProtocolError(Exception):
     """Asterisk (or whatever is on the other end) broke the protocol."""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Reply:
     """Asterisk's answer to one command."""
 
@@ -45,11 +45,13 @@ class Reply:
         return self.code == 200
 
 
-@dataclass(slots=True)
 class Environment:
     """The `agi_*` variables Asterisk sent, keys without the `agi_` prefix."""
 
-    values: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values: dict[str, str] = values if values is not None else {}
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import BinaryIO
 
 from agi.call import BadRequestError, answer_lines, request_from
 from agi.protocol import (
@@ -31,6 +30,10 @@ from blocklist.redaction import number_for_log
 from blocklist.screening import Screener
 from blocklist.settings import Settings
 from blocklist.store.wire import BlockingConnection, RedisAddress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

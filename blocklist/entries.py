@@ -8,11 +8,14 @@ every source's entries for one number or prefix, kept compact in Redis (see `blo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 from blocklist.errors import InvalidEntryError
+from blocklist.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 MANUAL_SOURCE = "manual"
 
@@ -64,7 +67,7 @@ SEVERITY: dict[Category, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Entry:
     """One listed number or block, with where it came from.
 
@@ -105,7 +108,7 @@ class Entry:
         return self.applies_to is AppliesTo.BOTH or self.applies_to is role
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Listing:
     """What the call path knows about one number or prefix: the merge of its entries.
 
@@ -152,7 +155,7 @@ def _strongest(categories: Iterable[Category]) -> Category | None:
     return best
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Match:
     """A listing the store found for a screened number: by the number itself or a prefix."""
 
@@ -161,13 +164,13 @@ class Match:
     listing: Listing
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SubscriberSettings:
     mode: Mode = Mode.STANDARD
     language: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Lookup:
     """Everything one screening needs from the store, fetched in one round trip.
 
@@ -177,4 +180,4 @@ class Lookup:
     matches: tuple[Match, ...] = ()
     allowlisted: bool = False
     subscriber_allowlisted: bool = False
-    subscriber: SubscriberSettings = field(default_factory=SubscriberSettings)
+    subscriber: SubscriberSettings = SubscriberSettings()

@@ -19,12 +19,12 @@ given as numbers or prefixes (`116`, `0800 0113`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 
 from blocklist import _numbering_data as data
 from blocklist.errors import ConfigError, InvalidNumberError, ProtectedNumberError
+from blocklist.values import value
 
 MAX_INPUT_CHARS = 64
 MAX_E164_DIGITS = 15
@@ -50,7 +50,7 @@ _WITHHELD_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Reading:
     """The result of reading one text: an E.164 number, or why there is none.
 

@@ -16,9 +16,6 @@ A store failure is not decided here: the caller builds `Decision.degraded(...)` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from blocklist.entries import (
     Action,
     Category,
@@ -29,6 +26,11 @@ from blocklist.entries import (
 )
 from blocklist.errors import ConfigError
 from blocklist.numbers import Reading
+from blocklist.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.BLOCK: 2}
 
@@ -65,7 +67,7 @@ class Reason:
     INTERNAL_ERROR = "internal-error"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Decision:
     """What to do with one call, and why.
 

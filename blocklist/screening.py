@@ -8,17 +8,20 @@ Whoever does the I/O calls `Decision.degraded_allow` when the store fails (fail 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from blocklist.entries import Direction, Lookup
 from blocklist.numbers import NumberPlan, Reading, digits
 from blocklist.policy import Decision, choose_language, decide
 from blocklist.settings import Settings
 from blocklist.store.layout import KeySpace, read_screening, screening_commands
+from blocklist.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Screening:
     """A prepared screening. `commands` is empty when no store answer is needed."""
 

@@ -6,12 +6,14 @@ A malformed value raises `ConfigError` naming the variable and the value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
 from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
+from blocklist.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
     # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
@@ -21,7 +23,7 @@ DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Listen:
     """A host and port to listen on."""
 
@@ -39,7 +41,7 @@ class Listen:
         return f"{self.host}:{self.port}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Settings:
     """callscreen's configuration. Build it with `Settings.from_env(os.environ)`."""
 
@@ -48,9 +50,7 @@ class Settings:
     lookup_timeout_s: float = 0.05
     default_language: str = "en"
     protected_numbers: tuple[str, ...] = DEFAULT_PROTECTED["NL"]
-    policy: Mapping[tuple[Category, Direction], Action] = field(
-        default_factory=lambda: dict(DEFAULT_POLICY)
-    )
+    policy: Mapping[tuple[Category, Direction], Action] = DEFAULT_POLICY
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -61,6 +61,13 @@ class Settings:
     embedded_redis_port: int = 6380
     log_numbers: str = "hash"
     log_level: str = "INFO"
+    # Reports (admin API): this many distinct reporters within the window list a number as
+    # `suspected` for `report_listing_days`. At least 2, so one reporter can't list alone.
+    report_threshold: int = 3
+    report_window_s: float = 7 * 86400
+    report_listing_days: int = 30
+    audit_max_events: int = 100_000  # the audit stream is trimmed to about this many
+    api_max_upload_bytes: int = 64 * 1024 * 1024  # bulk imports through the admin API
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -135,4 +142,9 @@ class Settings:
             embedded_redis_port=int(number("EMBEDDED_REDIS_PORT", 6380, 1, 65535)),
             log_numbers=log_numbers,
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            report_threshold=int(number("REPORT_THRESHOLD", 3, 2, 1_000_000)),
+            report_window_s=number("REPORT_WINDOW_HOURS", 168, 1, 8760) * 3600,
+            report_listing_days=int(number("REPORT_LISTING_DAYS", 30, 1, 3650)),
+            audit_max_events=int(number("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000)),
+            api_max_upload_bytes=int(number("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024),
         )

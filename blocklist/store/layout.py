@@ -34,9 +34,12 @@ bits 0-2 the category when the number calls, bits 3-5 when it is called (0 none,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from blocklist.entries import Category, Listing, Lookup, Match, Mode, SubscriberSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SCHEMA_VERSION = "1"
 BUCKETS = 10_000

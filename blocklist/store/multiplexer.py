@@ -10,11 +10,15 @@ import asyncio
 import collections
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import hiredis
 
 from blocklist.errors import StoreError, StoreTimeoutError
-from blocklist.store.wire import Command, RedisAddress, encode, ssl_context
+from blocklist.store.wire import RedisAddress, encode, ssl_context
+
+if TYPE_CHECKING:
+    from blocklist.store.wire import Command
 
 
 class Multiplexer:

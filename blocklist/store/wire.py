@@ -13,22 +13,23 @@ server. This module imports nothing heavy: the per-call script pays for every im
 from __future__ import annotations
 
 import socket
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 import hiredis
 
+from blocklist.errors import ConfigError, StoreError, StoreTimeoutError
+from blocklist.values import value
+
+TYPE_CHECKING = False  # no typing, urllib or dataclasses here: see the module docstring
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Sequence
+    from typing import TypeAlias
 
-from blocklist.errors import ConfigError, StoreError, StoreTimeoutError
-
-Command = Sequence[str]
+    Command: TypeAlias = Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
+
+@value
 class RedisAddress:
     """Where Redis is, from `CALLSCREEN_REDIS_URL` (redis://, rediss://, unix://)."""
 
@@ -42,35 +43,34 @@ class RedisAddress:
 
     @classmethod
     def from_url(cls, url: str) -> RedisAddress:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise ConfigError(f"Redis URL {_redact(url)!r}: {exc}") from None
-        query = dict(p.partition("=")[::2] for p in parts.query.split("&") if p)
-        if parts.scheme == "unix":
-            db_text = query.get("db") or "0"
+        """Parse `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS) and
+        `unix://[[user]:password@]/path[?db=N]`. Percent-escapes in credentials are decoded."""
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"Redis URL {_redact(url)!r}: use redis://, rediss:// or unix://")
+        rest, _, query = rest.partition("?")
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        if scheme == "unix":
+            userinfo, _, location = rest.rpartition("@") if "@" in rest else ("", "", rest)
+            db_text = params.get("db") or "0"
         else:
-            db_text = query.get("db") or parts.path.lstrip("/") or "0"
+            netloc, _, db_path = rest.partition("/")
+            userinfo, _, location = netloc.rpartition("@")
+            db_text = params.get("db") or db_path or "0"
+        username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
         if not db_text.isdigit():
             raise ConfigError(f"Redis URL {_redact(url)!r}: database {db_text!r} is not a number")
         common = {
-            "username": unquote(parts.username) if parts.username else None,
-            "password": unquote(parts.password) if parts.password else None,
+            "username": _unquote(username) or None,
+            "password": _unquote(password) if userinfo and ":" in userinfo else None,
             "db": int(db_text),
         }
-        if parts.scheme == "unix":
-            if not parts.path:
+        if scheme == "unix":
+            if not location.startswith("/"):
                 raise ConfigError(f"Redis URL {_redact(url)!r} names no socket path")
-            return cls(path=parts.path, **common)  # type: ignore[arg-type]
-        if parts.scheme not in ("redis", "rediss"):
-            raise ConfigError(f"Redis URL {_redact(url)!r}: use redis://, rediss:// or unix://")
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=port or 6379,
-            tls=parts.scheme == "rediss",
-            **common,  # type: ignore[arg-type]
-        )
+            return cls(path=location, **common)  # type: ignore[arg-type]
+        host, port = _host_port(location, url)
+        return cls(host=host, port=port, tls=scheme == "rediss", **common)  # type: ignore[arg-type]
 
     def setup_commands(self) -> list[tuple[str, ...]]:
         """AUTH and SELECT, sent ahead of the first pipeline on a new connection."""
@@ -91,10 +91,36 @@ class RedisAddress:
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(parts.password, "***")
-    return url
+    """The URL with any password replaced, for error messages."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, tail = rest.partition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{tail}"
+
+
+def _unquote(text: str) -> str:
+    if "%" not in text:
+        return text
+    first, *parts = text.split("%")
+    out = bytearray(first.encode())
+    for part in parts:
+        try:
+            out += bytes.fromhex(part[:2]) + part[2:].encode()
+        except ValueError:
+            out += ("%" + part).encode()
+    return out.decode("utf-8", "replace")
+
+
+def _host_port(location: str, url: str) -> tuple[str, int]:
+    if location.startswith("["):  # [ipv6]:port
+        host, _, tail = location[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+    else:
+        host, _, port_text = location.partition(":")
+    if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+        raise ConfigError(f"Redis URL {_redact(url)!r}: port {port_text!r} is not a port")
+    return host or "127.0.0.1", int(port_text) if port_text else 6379
 
 
 def encode(commands: Sequence[Command]) -> bytes:

@@ -43,6 +43,9 @@ def fastagi(redis_url: str, *, timeout_ms: int = 200, workers: int = 1,
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 err = proc.stderr.read().decode() if proc.stderr else ""
+                if proc.stderr:
+                    proc.stderr.close()
+                proc.wait()
                 raise AssertionError(f"fastagi did not start: {err}") from None
             time.sleep(0.05)
     try:
