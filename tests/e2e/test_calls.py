@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from callscreen_e2e.asterisk import Asterisk
 from callscreen_e2e.calls import Calls, Outcome, prompt_seconds
 from callscreen_e2e.seed import (

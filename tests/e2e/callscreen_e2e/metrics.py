@@ -43,7 +43,8 @@ def quantile(q: float, cumulative: list[tuple[float, float]]) -> float:
                 return lower_bound  # beyond the last finite bucket: its bound is all we know
             if count == lower_count:
                 return bound
-            return lower_bound + (bound - lower_bound) * (rank - lower_count) / (count - lower_count)
+            share = (rank - lower_count) / (count - lower_count)
+            return lower_bound + (bound - lower_bound) * share
         lower_bound, lower_count = bound, count
     return math.nan
 

@@ -24,7 +24,8 @@ class Redis:
     with its data (SAVE before stopping, the RDB is loaded again on start)."""
 
     port: int = field(default_factory=free_port)
-    dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="callscreen-e2e-redis-")))
+    dir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="callscreen-e2e-redis-")))
     proc: subprocess.Popen[bytes] | None = None
 
     @property

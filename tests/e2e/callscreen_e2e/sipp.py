@@ -77,6 +77,11 @@ class SippRun:
     trace: Trace
     output: str
 
+    def statistic(self, counter: str) -> int | None:
+        """A cumulative counter of SIPp's final statistics screen ("Successful call", ...)."""
+        found = re.findall(rf"^\s*{re.escape(counter)}\s*\|[^|\n]*\|\s*(\d+)", self.output, re.M)
+        return int(found[-1]) if found else None
+
     def describe(self) -> str:
         return (f"sipp {self.name}: exit {self.returncode}; messages: {self.trace.summary()}\n"
                 f"{self.output[-1500:]}")
@@ -101,27 +106,31 @@ class Sipp:
         stem = f"{self._count:03d}-{name}"
         return stem, self.work / f"{stem}.msg", self.work / f"{stem}.out"
 
-    def _base(self, scenario: str, local_port: int, stem: str, msg: Path) -> list[str]:
+    def _base(self, scenario: str, local_port: int, stem: str, msg: Path,
+              trace: bool = True) -> list[str]:
         inside = self.chroot.inside(self.work)
+        traces = [
+            "-trace_msg", "-message_file", self.chroot.inside(msg),
+            "-trace_err", "-error_file", f"{inside}/{stem}.err",
+        ] if trace else []
         return [
             "sipp", f"127.0.0.1:{self.asterisk_port}",
             "-sf", f"{inside}/{scenario}",
             "-i", "127.0.0.1", "-p", str(local_port),
             "-mi", "127.0.0.1", "-mp", str(free_udp_pair()),
             "-cp", str(free_port(socket.SOCK_DGRAM)),
-            "-trace_msg", "-message_file", self.chroot.inside(msg),
-            "-trace_err", "-error_file", f"{inside}/{stem}.err",
+            *traces,
             "-nostdin", "-nd", "-max_recv_loops", "10000",
         ]
 
     def call(self, name: str, local_port: int, calls: list[tuple[str, str, int]],
              talk_ms: int = 500, timeout_s: float = 60, extra: list[str] | None = None,
-             ) -> SippRun:
+             trace: bool = True) -> SippRun:
         """Place calls (caller, dialled, rtp port) from 127.0.0.1:local_port; wait for the end."""
         stem, msg, out = self._files(name)
         inf = self.work / f"{stem}.csv"
         inf.write_text("SEQUENTIAL\n" + "".join(f"{a};{b};{p};\n" for a, b, p in calls))
-        argv = [*self._base("caller.xml", local_port, stem, msg),
+        argv = [*self._base("caller.xml", local_port, stem, msg, trace),
                 "-inf", self.chroot.inside(inf), "-m", str(len(calls)), "-d", str(talk_ms),
                 "-timeout", f"{int(timeout_s)}s", "-timeout_error", *(extra or [])]
         proc = subprocess.run(self.chroot.command(argv), capture_output=True, text=True,
@@ -130,10 +139,10 @@ class Sipp:
         return SippRun(name, proc.returncode, Trace.read(msg), proc.stdout + proc.stderr)
 
     def answer(self, name: str, local_port: int, rtp_port: int, calls: int | None = 1,
-               extra: list[str] | None = None) -> Answerer:
+               extra: list[str] | None = None, trace: bool = True) -> Answerer:
         """Start an answering phone on 127.0.0.1:local_port (in the background)."""
         stem, msg, out = self._files(name)
-        argv = [*self._base("answerer.xml", local_port, stem, msg),
+        argv = [*self._base("answerer.xml", local_port, stem, msg, trace),
                 "-set", "rtp_port", str(rtp_port), *(extra or [])]
         if calls is not None:
             argv += ["-m", str(calls)]

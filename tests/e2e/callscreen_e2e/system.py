@@ -78,7 +78,8 @@ class Chroot:
                 "(tools/e2e/run builds the Asterisk chroot and sets it)"
             )
         root = Path(value)
-        for needed in ("usr/sbin/asterisk", "usr/bin/sipp", CHROOT_VENV.lstrip("/") + "/bin/python"):
+        venv_python = CHROOT_VENV.lstrip("/") + "/bin/python"
+        for needed in ("usr/sbin/asterisk", "usr/bin/sipp", venv_python):
             if not (root / needed).exists():
                 raise HarnessError(
                     f"the Asterisk chroot {root} is missing {needed}: run tools/e2e/build-chroot "
