@@ -10,10 +10,10 @@ key contradict each other: the later row is refused.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from blocklist.entries import SEVERITY, AppliesTo, Entry
 from blocklist.feeds.model import FeedHeader, Op, ParsedFeed, Record, RowError
+from blocklist.values import replace
 
 # Joined references and reasons stop growing here, so a feed repeating one number a million
 # times with different references can't build one huge entry.
