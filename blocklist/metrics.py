@@ -46,3 +46,22 @@ SHADOW_MATCHES = Counter(
     "Calls matched by a shadow entry (counted, no action changed), by category.",
     ["category"],
 )
+
+# -- the admin API -------------------------------------------------------------------------
+
+API_REQUESTS = Counter(
+    "callscreen_api_requests",
+    "Admin API requests, by route template (never the raw path), method and status class.",
+    ["route", "method", "status"],
+)
+API_REQUEST_SECONDS = Histogram(
+    "callscreen_api_request_seconds",
+    "Admin API request duration, by route template.",
+    ["route"],
+)
+ENTRIES = Gauge(
+    "callscreen_entries",
+    "Listed entries (numbers and blocks), by source and category.",
+    ["source", "category"],
+    multiprocess_mode="livemax",
+)

@@ -1,0 +1,1 @@
+"""The admin API (FastAPI): `api.app.create_app(settings)`; `callscreen api` serves it."""

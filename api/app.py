@@ -1,0 +1,88 @@
+"""The admin API application: `create_app(settings)` builds it; `callscreen api` serves it.
+
+Handlers are plain functions (FastAPI runs them in its thread pool): the store is redis-py,
+blocking. The app owns the store it makes and closes it at shutdown; a store handed in
+(tests, embedding) stays the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import (
+    allowlist,
+    audit,
+    bulk,
+    entries,
+    health,
+    keys,
+    numbers,
+    openapi,
+    problems,
+    reports,
+    subscribers,
+)
+from api.context import Context
+from api.limits import BodyLimit
+from api.telemetry import RequestTelemetry
+from blocklist.errors import ConfigError
+from blocklist.numbers import NumberPlan
+from blocklist.screening import Screener
+from blocklist.settings import Settings
+from blocklist.store.admin import Store
+
+DESCRIPTION = """\
+The admin API of callscreen: curate the blocklist of fake-helpdesk numbers, the allowlists and
+subscriber settings; see why a number is allowed, warned or blocked; read the audit trail.
+
+**Access.** Every `/v1` endpoint needs an API key (`callscreen keys create`), sent as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: `read` (look up, list, export) <
+`write` (change entries, allowlists, subscribers; report; import) < `admin` (keys, audit,
+forced imports). 401: no valid key; 403: the role may not.
+
+**Errors** are `application/problem+json` (RFC 9457); `detail` names the bad value.
+"""
+TAGS = [
+    {"name": "numbers", "description": "The decision for a number, explained."},
+    {"name": "entries", "description": "Listed numbers and blocks, with provenance."},
+    {"name": "bulk", "description": "Import a feed file; export everything."},
+    {"name": "allowlist", "description": "Numbers and blocks never screened."},
+    {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
+    {"name": "reports", "description": "Reports of scam numbers by subscribers."},
+    {"name": "keys", "description": "API keys (admin)."},
+    {"name": "audit", "description": "Who changed what, when and why (admin)."},
+    {"name": "health", "description": "Probes and metrics; no key needed."},
+]
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The API for `settings`; `store` defaults to one on `settings.redis_url`."""
+    if settings.redis_url is None:
+        raise ConfigError("the admin API needs CALLSCREEN_REDIS_URL (or `callscreen run`)")
+    owned = store is None
+    the_store = store or Store.from_url(settings.redis_url, settings.key_prefix)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                the_store.close()
+
+    app = FastAPI(title="callscreen admin API", version="1", description=DESCRIPTION,
+                  openapi_tags=TAGS, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.context = Context(settings, the_store,
+                                NumberPlan(settings.region, settings.protected_numbers),
+                                Screener(settings))
+    for module in (numbers, bulk, entries, allowlist, subscribers, reports, keys, audit, health):
+        app.include_router(module.router)
+    problems.install(app)
+    openapi.install(app)
+    app.add_middleware(BodyLimit, upload_paths=frozenset({"/v1/entries/import"}),
+                       upload_max_bytes=settings.api_max_upload_bytes)
+    app.add_middleware(RequestTelemetry)
+    return app

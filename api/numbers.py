@@ -1,0 +1,82 @@
+"""`/v1/numbers/{number}`: the decision the call path would make now, and why.
+
+The decision comes from the call path's own code: `Screener.prepare` reads the number and
+builds the screening commands, the call path's client (`BlockingConnection`) sends them as one
+pipeline, and `Screener.conclude` decides. Only the time budget differs: the call path fails
+open after `CALLSCREEN_LOOKUP_TIMEOUT_MS`; this endpoint waits longer and answers 503 when
+the store does not answer, since an explanation without the store would explain nothing.
+The explanation adds every entry of every source that matches (`Store.explain`).
+
+Text that is not a number at all is a 422 saying why (the call path would allow it with the
+reason `invalid-number`); withheld caller IDs and protected numbers get their decision.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.auth import Reader
+from api.context import Context, get_context
+from api.fields import entry_out
+from api.models import Explanation, MatchOut, NumberText
+from api.problems import Problem
+from blocklist.entries import Direction, Match
+from blocklist.numbers import Unreadable, digits
+from blocklist.store.wire import BlockingConnection, RedisAddress
+
+router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+Ctx = Annotated[Context, Depends(get_context)]
+LOOKUP_TIMEOUT_S = 5.0
+
+
+def _match_out(match: Match) -> MatchOut:
+    return MatchOut(
+        key="+" + match.key + ("*" if match.is_prefix else ""),
+        kind="prefix" if match.is_prefix else "number",
+        caller=match.listing.caller, callee=match.listing.callee,
+        shadow=match.listing.shadow, valid_until=match.listing.valid_until,
+    )
+
+
+@router.get("/{number}", summary="Explain the decision for a number",
+            response_model=Explanation,
+            responses={422: {"description": "not a phone number (says why)"},
+                       503: {"description": "the store did not answer"}})
+def explain_number(
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101", "085 555 0101"])],
+    context: Ctx,
+    _key: Reader,
+    direction: Annotated[Direction, Query(description="inbound: screen the caller;"
+                                          " outbound: screen the dialled number")],
+    subscriber: Annotated[NumberText | None, Query(
+        description="the subscriber whose settings apply", examples=["+31612345678"])] = None,
+) -> Explanation:
+    screener = context.screener
+    if subscriber is not None and screener.plan.read(subscriber).e164 is None:
+        raise Problem(422, "invalid-number", f"subscriber {subscriber!r} is not a phone number",
+                      errors=[{"location": ["query", "subscriber"],
+                               "message": "not a phone number"}])
+    screening = screener.prepare(direction, number, subscriber)
+    if screening.reading.unreadable is Unreadable.INVALID and not screening.reading.protected:
+        raise Problem(422, "invalid-number",
+                      f"{number!r} is not a phone number; the call path would allow the call"
+                      " (reason invalid-number)",
+                      errors=[{"location": ["path", "number"], "message": "not a phone number"}])
+    replies: list[object] = []
+    if screening.commands:
+        assert context.settings.redis_url is not None
+        connection = BlockingConnection(RedisAddress.from_url(context.settings.redis_url),
+                                        LOOKUP_TIMEOUT_S)
+        replies = connection.run(screening.commands)
+    decision = screener.conclude(screening, replies)
+    entries = context.store.explain(digits(decision.e164)) if decision.e164 else []
+    return Explanation(
+        input=number, number=decision.e164, direction=direction,
+        subscriber=screening.subscriber, action=decision.action, reason=decision.reason,
+        rule=decision.rule, category=decision.category, prompt=decision.prompt,
+        matched=_match_out(decision.matched) if decision.matched else None,
+        shadow_matches=[_match_out(m) for m in decision.shadow],
+        entries=[entry_out(e) for e in entries],
+    )

@@ -1,0 +1,156 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), for every error answer.
+
+A problem has `type` (a `urn:callscreen:problem:<slug>` URI naming the kind), `title` (the
+same for every problem of that kind), `status`, `detail` (this occurrence, naming the bad
+value) and `instance` (the request path). Validation problems add `errors`: one
+`{"location": [...], "message": ...}` per bad field.
+
+How errors map:
+
+    Problem                    as raised by a handler
+    RequestValidationError     422 invalid-request (bad JSON, wrong types, unknown fields)
+    ProtectedNumberError       422 protected-number
+    InvalidNumberError         422 invalid-number
+    InvalidEntryError          422 invalid-entry
+    SyncRefusedError           409 import-refused
+    FeedError                  422 invalid-feed
+    StoreError                 503 store-unavailable (the detail does not leak Redis' text)
+    HTTPException              its status (404 not-found, 405 method-not-allowed, ...)
+    anything else              500 internal-error (logged, never shown)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from blocklist.errors import (
+    FeedError,
+    InvalidEntryError,
+    InvalidNumberError,
+    ProtectedNumberError,
+    StoreError,
+    SyncRefusedError,
+)
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("callscreen.api")
+
+TITLES = {
+    "invalid-request": "The request is not valid",
+    "invalid-number": "Not a usable phone number",
+    "protected-number": "A protected number can't be listed",
+    "invalid-entry": "The entry breaks a rule",
+    "invalid-feed": "The upload can't be read as a feed",
+    "import-refused": "The import was refused",
+    "unauthorized": "A valid API key is needed",
+    "forbidden": "The API key's role may not do this",
+    "not-found": "No such resource",
+    "conflict": "The request conflicts with what is stored",
+    "method-not-allowed": "Method not allowed",
+    "payload-too-large": "The request body is too large",
+    "unsupported-media-type": "Unsupported media type",
+    "store-unavailable": "The blocklist store is unavailable",
+    "internal-error": "Internal error",
+}
+_SLUG_BY_STATUS = {400: "invalid-request", 401: "unauthorized", 403: "forbidden",
+                   404: "not-found", 405: "method-not-allowed", 409: "conflict",
+                   413: "payload-too-large", 415: "unsupported-media-type",
+                   422: "invalid-request", 503: "store-unavailable"}
+
+
+class Problem(Exception):
+    """Raise in a handler to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, detail: str, *,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def problem_body(status: int, slug: str, detail: str, instance: str,
+                 **extra: Any) -> dict[str, Any]:
+    return {"type": f"urn:callscreen:problem:{slug}", "title": TITLES.get(slug, slug),
+            "status": status, "detail": detail, "instance": instance, **extra}
+
+
+def problem_response(request: Request, status: int, slug: str, detail: str, *,
+                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = problem_body(status, slug, detail, request.url.path, **extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def field_problem(location: Sequence[str | int], error: Exception) -> Problem:
+    """A 422 for one bad field, typed by the error (invalid/protected number, bad entry)."""
+    slug = ("protected-number" if isinstance(error, ProtectedNumberError)
+            else "invalid-number" if isinstance(error, InvalidNumberError) else "invalid-entry")
+    message = str(error)
+    return Problem(422, slug, message, errors=[{"location": list(location), "message": message}])
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for error in exc.errors():
+        location = [p for p in error.get("loc", ()) if isinstance(p, str | int)]
+        out.append({"location": location, "message": str(error.get("msg", "invalid"))})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc.status, exc.slug, exc.detail,
+                                headers=exc.headers, **exc.extra)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        first = errors[0] if errors else {"location": [], "message": "invalid"}
+        where = ".".join(str(p) for p in first["location"]) or "request"
+        return problem_response(request, 422, "invalid-request",
+                                f"{where}: {first['message']}", errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        slug = _SLUG_BY_STATUS.get(exc.status_code, "invalid-request")
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(slug, slug)
+        return problem_response(request, exc.status_code, slug, detail,
+                                headers=dict(exc.headers) if exc.headers else None)
+
+    async def on_domain(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, SyncRefusedError):
+            return problem_response(request, 409, "import-refused", str(exc))
+        if isinstance(exc, FeedError):
+            return problem_response(request, 422, "invalid-feed", str(exc))
+        problem = field_problem(["body"], exc)
+        return problem_response(request, 422, problem.slug, problem.detail, **problem.extra)
+
+    async def on_store(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store error on %s: %s", request.scope.get("route_path", "?"), exc)
+        return problem_response(request, 503, "store-unavailable",
+                                "the blocklist store did not answer; try again",
+                                headers={"Retry-After": "5"})
+
+    async def on_anything(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return problem_response(request, 500, "internal-error", "an internal error occurred")
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    for kind in (InvalidNumberError, InvalidEntryError, FeedError):
+        app.add_exception_handler(kind, on_domain)
+    app.add_exception_handler(StoreError, on_store)
+    app.add_exception_handler(Exception, on_anything)
