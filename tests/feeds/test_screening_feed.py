@@ -17,8 +17,8 @@ from .conftest import keys, reasons
 
 Parse = Callable[..., ParsedFeed]
 
-EXAMPLE = b"""{"feed": {"format": "screening-feed/v1", "source": "example-regulator", "mode": "snapshot",
-          "generated_at": "2026-11-01T06:00:00Z", "record_count": 3},
+EXAMPLE = b"""{"feed": {"format": "screening-feed/v1", "source": "example-regulator",
+          "mode": "snapshot", "generated_at": "2026-11-01T06:00:00Z", "record_count": 3},
  "records": [
    {"number": "+31 85 555 0101", "category": "revoked", "reference": "EX-2026-001",
     "reason": "fake Microsoft helpdesk", "listed_at": "2026-10-30", "valid_until": "2027-10-30"},
@@ -229,7 +229,7 @@ def test_sha256_of_jsonl_is_of_the_record_lines_as_sent(parse: Parse) -> None:
 
 
 def test_sha256_of_json_is_of_the_canonical_records(parse: Parse) -> None:
-    """A JSON document's sha256 is of json.dumps(records, compact, sorted keys, no ASCII escapes)."""
+    """A JSON document's sha256 is of its records as compact, key-sorted, unescaped JSON."""
     records = [{"number": "+31855550101", "category": "fraud", "reason": "Störung"}]
     canonical = json.dumps(records, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode()).hexdigest()
