@@ -27,19 +27,22 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from blocklist.entries import AppliesTo, Category, Entry, Mode, SubscriberSettings, merge
+from blocklist.entries import Entry, Mode, SubscriberSettings
 from blocklist.errors import StoreError, SyncRefusedError
-from blocklist.store.layout import (
-    BUCKETS,
-    SCHEMA_VERSION,
-    KeySpace,
-    bucket,
-    lookup_prefixes,
-    pack,
-    unbucket,
+from blocklist.store.bulk import command, decode_blob, encode_blob, hset_command, join, send, split
+from blocklist.store.layout import BUCKETS, SCHEMA_VERSION, KeySpace, lookup_prefixes
+from blocklist.store.state import (
+    EntryKey,
+    Grouped,
+    Merger,
+    State,
+    diff_bucket,
+    diff_prefixes,
+    entry_from_meta,
+    touched_keys,
 )
 
-EntryKey = tuple[str, bool]  # (digits, is_prefix)
+_entry_from_meta = entry_from_meta  # for callers that imported it from here
 APPLY_LOCK_S = 600
 CHUNK = 2000
 
@@ -77,30 +80,6 @@ class ApplyReport:
         }
 
 
-def _meta_json(entry: Entry) -> str:
-    return json.dumps(
-        {
-            "c": entry.category.value, "a": entry.applies_to.value, "ref": entry.reference,
-            "why": entry.reason, "by": entry.added_by, "shadow": entry.shadow,
-            "from": entry.listed_at.isoformat() if entry.listed_at else None,
-            "until": entry.valid_until.isoformat() if entry.valid_until else None,
-        },
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
-
-
-def _entry_from_meta(key: EntryKey, source: str, meta: str) -> Entry:
-    data = json.loads(meta)
-    return Entry(
-        key=key[0], is_prefix=key[1], category=Category(data["c"]),
-        applies_to=AppliesTo(data["a"]), source=source, reference=data.get("ref") or "",
-        reason=data.get("why") or "", added_by=data.get("by") or "",
-        listed_at=dt.date.fromisoformat(data["from"]) if data.get("from") else None,
-        valid_until=dt.date.fromisoformat(data["until"]) if data.get("until") else None,
-        shadow=bool(data.get("shadow")),
-    )
-
-
 class Store:
     """The blocklist in Redis, for the admin side (CLI, API, feed sync)."""
 
@@ -130,45 +109,31 @@ class Store:
 
     def source_entries(self, source: str) -> dict[EntryKey, str]:
         """Every entry of one source: key -> provenance JSON."""
-        skeys = self.keys.source(source)
         with translated_errors(f"read source {source!r}"):
-            metas: dict[str, str] = self.redis.hgetall(skeys.meta)
-            out: dict[EntryKey, str] = {}
-            for start in range(0, BUCKETS, CHUNK):
-                pipe = self.redis.pipeline(transaction=False)
-                for b in range(start, min(start + CHUNK, BUCKETS)):
-                    pipe.hgetall(skeys.numbers(str(b)))
-                for offset, fields in enumerate(pipe.execute()):
-                    b_id = str(start + offset)
-                    for f, meta_id in fields.items():
-                        out[(unbucket(b_id, f), False)] = metas.get(meta_id, "{}")
-            for prefix, meta_id in self.redis.hgetall(skeys.prefixes).items():
-                out[(prefix, True)] = metas.get(meta_id, "{}")
+            state = self._read_state(source, None, None)
+            metas: dict[str, str] = self.redis.hgetall(self.keys.source(source).meta)
+        out: dict[EntryKey, str] = {}
+        for b_id, fields in state.numbers.items():
+            for f, meta_id in fields.items():
+                out[(join(b_id, f), False)] = metas.get(meta_id, "{}")
+        for prefix, meta_id in state.prefixes.items():
+            out[(prefix, True)] = metas.get(meta_id, "{}")
         return out
 
     def _memberships(self, keys: list[EntryKey]) -> dict[EntryKey, list[tuple[str, str]]]:
-        """For each key, the (source, meta id) pairs that list it: one HMGET per bucket."""
+        """For each key, the (source, meta id) pairs that list it."""
+        touched, touched_prefixes = touched_keys(keys)
         result: dict[EntryKey, list[tuple[str, str]]] = {k: [] for k in keys}
-        grouped: dict[str | None, list[tuple[EntryKey, str]]] = defaultdict(list)
-        for key in keys:
-            if key[1]:
-                grouped[None].append((key, key[0]))
-            else:
-                b_id, f = bucket(key[0])
-                grouped[b_id].append((key, f))
         for source in self.sources():
-            skeys = self.keys.source(source)
-            groups = list(grouped.items())
-            for start in range(0, len(groups), CHUNK):
-                chunk = groups[start:start + CHUNK]
-                pipe = self.redis.pipeline(transaction=False)
-                for group, members in chunk:
-                    name = skeys.prefixes if group is None else skeys.numbers(group)
-                    pipe.hmget(name, [f for _, f in members])
-                for (_, members), ids in zip(chunk, pipe.execute(), strict=True):
-                    for (key, _), meta_id in zip(members, ids, strict=True):
-                        if meta_id is not None:
-                            result[key].append((source, meta_id))
+            state = self._read_state(source, touched, touched_prefixes)
+            for key in keys:
+                if key[1]:
+                    meta_id = state.prefixes.get(key[0])
+                else:
+                    b_id, f = split(key[0])
+                    meta_id = state.numbers.get(b_id, {}).get(f)
+                if meta_id is not None:
+                    result[key].append((source, meta_id))
         return result
 
     def _metas(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -202,24 +167,44 @@ class Store:
 
     def add_entries(self, entries: Iterable[Entry]) -> int:
         """Add or replace entries (manual entries, delta adds). Returns how many."""
-        by_source: dict[str, dict[EntryKey, Entry]] = defaultdict(dict)
+        by_source: dict[str, Grouped] = {}
         for entry in entries:
-            by_source[entry.source][(entry.key, entry.is_prefix)] = entry
-        with self._apply_lock():
-            for source, items in by_source.items():
-                self._write_source(source, items, [])
-                self._recompute(list(items))
-        return sum(len(v) for v in by_source.values())
+            grouped = by_source.get(entry.source)
+            if grouped is None:
+                grouped = by_source[entry.source] = Grouped()
+            grouped.add(entry)
+        with self._apply_lock(), translated_errors("add entries"):
+            for source, grouped in by_source.items():
+                touched = {b: set(fields) for b, fields in grouped.numbers.items()}
+                state = self._read_state(source, touched, set(grouped.prefixes))
+                ids = self._meta_ids(source, grouped.metas)
+                for b_id, fields in grouped.numbers.items():
+                    state.numbers.setdefault(b_id, {}).update(
+                        {f: ids[m] for f, m in fields.items()})
+                prefix_ids = {p: ids[m] for p, m in grouped.prefixes.items()}
+                self._write_state(source, state.numbers, prefix_ids, [])
+                self._recompute(touched, set(grouped.prefixes))
+        return sum(g.count for g in by_source.values())
 
     def remove_entries(self, source: str, keys: Iterable[EntryKey]) -> int:
         """Remove a source's entries; the merged listing falls back to other sources."""
-        wanted = list(dict.fromkeys(keys))
-        present = [k for k, found in self.entries_for(wanted).items()
-                   if any(e.source == source for e in found)]
-        with self._apply_lock():
-            self._write_source(source, {}, present)
-            self._recompute(present)
-        return len(present)
+        touched, touched_prefixes = touched_keys(dict.fromkeys(keys))
+        with self._apply_lock(), translated_errors(f"remove entries of {source!r}"):
+            state = self._read_state(source, touched, touched_prefixes)
+            removed = 0
+            changed: dict[int, dict[str, str]] = {}
+            for b_id, fields in touched.items():
+                current = state.numbers.get(b_id, {})
+                gone = fields & current.keys()
+                if gone:
+                    removed += len(gone)
+                    changed[b_id] = {f: i for f, i in current.items() if f not in gone}
+            gone_prefixes = [p for p in touched_prefixes if p in state.prefixes]
+            removed += len(gone_prefixes)
+            if removed:
+                self._write_state(source, changed, {}, gone_prefixes)
+                self._recompute(touched, touched_prefixes)
+        return removed
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -238,43 +223,58 @@ class Store:
         removes more than `max_removal_ratio` of the source's entries, unless `force`.
         """
         started = time.perf_counter()
-        new: dict[EntryKey, Entry] = {}
-        for entry in entries:
-            new[(entry.key, entry.is_prefix)] = entry
-        old = self.source_entries(source)
-        report = ApplyReport(source, before=len(old), after=len(new), dry_run=dry_run,
+        new = Grouped()
+        new.add_all(entries)
+        with translated_errors(f"read source {source!r}"):
+            old = self._read_state(source, None, None)
+            # HGETALL, not HMGET on the index: a lookup in a big hash moves Redis' incremental
+            # rehashing on, and a refused snapshot must leave every key byte-for-byte as it was.
+            known = {m: i for i, m in self.redis.hgetall(self.keys.source(source).meta).items()}
+        # Metas the source never had get provisional ids ("~n"); real ones are handed out
+        # only when the snapshot is applied, so a refused or dry run writes nothing.
+        ids = {m: known.get(m) or f"~{n}" for n, m in enumerate(new.metas)}
+        new_numbers = {b: _with_ids(fields, ids) for b, fields in new.numbers.items()}
+        new_prefixes = {p: ids[m] for p, m in new.prefixes.items()}
+        report = ApplyReport(source, before=old.count(), after=new.count, dry_run=dry_run,
                              forced=force)
-        new_meta: dict[EntryKey, str] = {}
-        for key, entry in new.items():
-            meta = new_meta[key] = _meta_json(entry)
-            previous = old.get(key)
-            if previous is None:
-                report.added.append(key)
-            elif previous != meta:
-                report.changed.append(key)
-            else:
-                report.unchanged += 1
-        report.removed = [k for k in old if k not in new]
+        touched: dict[int, set[str]] = {}
+        for b_id in old.numbers.keys() | new_numbers.keys():
+            before, after = old.numbers.get(b_id, {}), new_numbers.get(b_id, {})
+            if before == after:
+                report.unchanged += len(after)
+                continue
+            touched[b_id] = diff_bucket(report, b_id, before, after)
+        touched_prefixes = diff_prefixes(report, old.prefixes, new_prefixes)
         if not force:
-            if not new:
+            if not new.count:
                 raise SyncRefusedError(
                     f"snapshot of {source!r} has no entries; refusing to empty the list"
                     " (force to override)"
                 )
-            if old and len(report.removed) > max_removal_ratio * len(old):
+            if report.before and len(report.removed) > max_removal_ratio * report.before:
                 raise SyncRefusedError(
-                    f"snapshot of {source!r} removes {len(report.removed)} of {len(old)}"
+                    f"snapshot of {source!r} removes {len(report.removed)} of {report.before}"
                     f" entries, more than {max_removal_ratio:.0%} (force to override)"
                 )
-        if not dry_run:
-            upserts = {k: new[k] for k in (*report.added, *report.changed)}
-            with self._apply_lock():
-                self._write_source(source, upserts, report.removed, metas=new_meta)
-                self._recompute([*upserts, *report.removed])
+        if not dry_run and (touched or touched_prefixes):
+            with self._apply_lock(), translated_errors(f"apply a snapshot of {source!r}"):
+                real = self._meta_ids(source, [m for m, i in ids.items() if i.startswith("~")])
+                if real:
+                    swap = {ids[m]: i for m, i in real.items()}
+                    new_numbers = {b: {f: swap.get(i, i) for f, i in fields.items()}
+                                   for b, fields in new_numbers.items() if b in touched}
+                    new_prefixes = {p: swap.get(i, i) for p, i in new_prefixes.items()}
+                    ids.update(real)
+                changed = {b: new_numbers.get(b, {}) for b in touched}
+                removed_prefixes = [p for p in touched_prefixes if p not in new_prefixes]
+                self._write_state(source, changed, new_prefixes, removed_prefixes)
+                metas = {i: m for m, i in ids.items()}
+                self._recompute(touched, touched_prefixes,
+                                {source: (State(new_numbers, new_prefixes), metas)})
         report.seconds = time.perf_counter() - started
         return report
 
-    # -- internals: writing a source and recomputing the merged listing ---------------------
+    # -- internals: a source's state, and the merged listing --------------------------------
 
     @contextlib.contextmanager
     def _apply_lock(self) -> Iterator[None]:
@@ -298,6 +298,48 @@ class Store:
                 if self.redis.get(lock_key) == token:
                     self.redis.delete(lock_key)
 
+    def _read_state(
+        self, source: str, buckets: Iterable[int] | None, prefixes: Iterable[str] | None
+    ) -> State:
+        """A source's numbers in `buckets` and its `prefixes` (None: all of them)."""
+        skeys = self.keys.source(source)
+        wanted = list(range(BUCKETS) if buckets is None else buckets)
+        numbers: dict[int, dict[str, str]] = {}
+        for start in range(0, len(wanted), CHUNK):
+            part = wanted[start:start + CHUNK]
+            blobs = self.redis.mget([skeys.numbers(str(b)) for b in part])
+            for b_id, blob in zip(part, blobs, strict=True):
+                if blob:
+                    numbers[b_id] = decode_blob(blob)
+        if prefixes is None:
+            found: dict[str, str] = self.redis.hgetall(skeys.prefixes)
+        else:
+            asked = list(prefixes)
+            values = self.redis.hmget(skeys.prefixes, asked) if asked else []
+            found = {p: i for p, i in zip(asked, values, strict=True) if i is not None}
+        return State(numbers, found)
+
+    def _write_state(
+        self,
+        source: str,
+        numbers: dict[int, dict[str, str]],
+        prefixes: dict[str, str],
+        removed_prefixes: list[str],
+    ) -> None:
+        """Replace the given buckets of a source whole, upsert and remove prefixes."""
+        skeys = self.keys.source(source)
+        self.redis.sadd(self.keys.sources, source)
+        commands: list[str] = []
+        for b_id, fields in numbers.items():
+            name = skeys.numbers(str(b_id))
+            commands.append(command("SET", name, encode_blob(fields)) if fields
+                            else command("DEL", name))
+        if prefixes:
+            commands.append(hset_command(skeys.prefixes, prefixes, {}))
+        if removed_prefixes:
+            commands.append(command("HDEL", skeys.prefixes, *removed_prefixes))
+        send(self.redis, commands)
+
     def _meta_ids(self, source: str, metas: Iterable[str]) -> dict[str, str]:
         skeys = self.keys.source(source)
         unique = list(dict.fromkeys(metas))
@@ -315,91 +357,76 @@ class Store:
             ids.update(fresh)
         return ids
 
-    def _write_source(
+    def _recompute(
         self,
-        source: str,
-        upserts: dict[EntryKey, Entry],
-        removals: list[EntryKey],
-        *,
-        metas: dict[EntryKey, str] | None = None,
+        touched: dict[int, set[str]],
+        touched_prefixes: set[str],
+        known: dict[str, tuple[State, dict[str, str]]] | None = None,
+        today: dt.date | None = None,
     ) -> None:
-        skeys = self.keys.source(source)
-        with translated_errors(f"write source {source!r}"):
-            self.redis.sadd(self.keys.sources, source)
-            meta_of = {k: (metas or {}).get(k) or _meta_json(e) for k, e in upserts.items()}
-            ids = self._meta_ids(source, meta_of.values())
-            sets: dict[str, dict[str, str]] = defaultdict(dict)
-            for key, meta in meta_of.items():
-                name, f = self._field(skeys.numbers, skeys.prefixes, key)
-                sets[name][f] = ids[meta]
-            dels: dict[str, list[str]] = defaultdict(list)
-            for key in removals:
-                name, f = self._field(skeys.numbers, skeys.prefixes, key)
-                dels[name].append(f)
-            self._flush(sets, dels)
+        """Rewrite the merged listing of each touched key from every source's entries.
 
-    @staticmethod
-    def _field(numbers: Any, prefixes: str, key: EntryKey) -> tuple[str, str]:
-        digits_, is_prefix = key
-        if is_prefix:
-            return prefixes, digits_
-        b_id, f = bucket(digits_)
-        return numbers(b_id), f
-
-    def _flush(self, sets: dict[str, dict[str, str]], dels: dict[str, list[str]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        pending = 0
-        for name, mapping in sets.items():
-            pipe.hset(name, mapping=mapping)
-            pending += len(mapping)
-            if pending >= 50_000:
-                pipe.execute()
-                pending = 0
-        for name, fields in dels.items():
-            pipe.hdel(name, *fields)
-        pipe.execute()
-
-    def _recompute(self, keys: list[EntryKey], today: dt.date | None = None) -> None:
-        """Rewrite the merged listing of each key from every source's entries.
-
-        Keys listed by the same set of (source, provenance) pairs share one merge, so a
-        million-row snapshot costs a few thousand merges, not a million.
+        `known` holds sources whose state (and meta id -> JSON) the caller already has.
+        Keys listed by the same (source, provenance) pairs share one merge, so a million-row
+        snapshot costs a few merges, not a million.
         """
         today = today or dt.datetime.now(dt.UTC).date()
-        with translated_errors("update the call path's listing"):
-            memberships = self._memberships(list(dict.fromkeys(keys)))
-            metas = self._metas(p for pairs in memberships.values() for p in pairs)
-            templates = {
-                pair: _entry_from_meta(("0", False), pair[0], meta) for pair, meta in metas.items()
-            }
-            cache: dict[tuple[tuple[str, str], ...], str | None] = {}
-            sets: dict[str, dict[str, str]] = defaultdict(dict)
-            dels: dict[str, list[str]] = defaultdict(list)
-            for key, pairs in memberships.items():
-                signature = tuple(pairs)
-                if signature not in cache:
-                    listing = merge([templates[p] for p in pairs if p in templates], today)
-                    cache[signature] = None if listing is None else str(pack(listing))
-                code = cache[signature]
-                name, f = self._field(self.keys.numbers, self.keys.prefixes, key)
-                if code is None:
-                    dels[name].append(f)
-                else:
-                    sets[name][f] = code
-            # New and changed listings first, removals last (see the module docstring).
-            self._flush(sets, {})
-            self._flush({}, dels)
+        known = known or {}
+        states: list[tuple[str, State, dict[str, str]]] = []
+        for source in sorted(set(self.sources()) | known.keys()):
+            if source in known:
+                state, metas = known[source]
+            else:
+                state = self._read_state(source, touched, touched_prefixes)
+                ids = {i for fields in state.numbers.values() for i in fields.values()}
+                ids.update(state.prefixes.values())
+                metas = {i: m for (_, i), m in self._metas((source, i) for i in ids).items()}
+            states.append((source, state, metas))
+        merged = Merger(today, {s: metas for s, _, metas in states})
+        sets: dict[int, dict[str, str]] = {}
+        dels: dict[int, list[str]] = {}
+        for b_id, fields in touched.items():
+            present = [(s, found) for s, state, _ in states
+                       if (found := state.numbers.get(b_id))]
+            mapping, gone = merged.listings(fields, present)
+            if mapping:
+                sets[b_id] = mapping
+            if gone:
+                dels[b_id] = gone
+        present_prefixes = [(s, state.prefixes) for s, state, _ in states if state.prefixes]
+        prefix_sets, prefix_dels = merged.listings(touched_prefixes, present_prefixes)
+        # New and changed listings first, removals last (see the module docstring); one
+        # connection keeps that order.
+        values: dict[str, str] = {}
+        commands = [hset_command(self.keys.numbers(str(b)), m, values) for b, m in sets.items()]
+        if prefix_sets:
+            commands.append(hset_command(self.keys.prefixes, prefix_sets, values))
+        commands += [command("HDEL", self.keys.numbers(str(b)), *fs) for b, fs in dels.items()]
+        if prefix_dels:
+            commands.append(command("HDEL", self.keys.prefixes, *prefix_dels))
+        send(self.redis, commands)
 
     def _rebuild_locked(self) -> None:
-        keys: set[EntryKey] = set()
-        for source in self.sources():
-            keys.update(self.source_entries(source))
-        with translated_errors("read the call path's listing"):
-            for b in range(BUCKETS):
-                for f in self.redis.hkeys(self.keys.numbers(str(b))):
-                    keys.add((unbucket(str(b), f), False))
-            keys.update((p, True) for p in self.redis.hkeys(self.keys.prefixes))
-        self._recompute(sorted(keys))
+        with translated_errors("rebuild the call path's listing"):
+            known: dict[str, tuple[State, dict[str, str]]] = {}
+            touched: dict[int, set[str]] = defaultdict(set)
+            touched_prefixes: set[str] = set()
+            for source in self.sources():
+                state = self._read_state(source, None, None)
+                metas: dict[str, str] = self.redis.hgetall(self.keys.source(source).meta)
+                known[source] = (state, metas)
+                for b_id, fields in state.numbers.items():
+                    touched[b_id].update(fields)
+                touched_prefixes.update(state.prefixes)
+            for start in range(0, BUCKETS, CHUNK):
+                pipe = self.redis.pipeline(transaction=False)
+                for b in range(start, min(start + CHUNK, BUCKETS)):
+                    pipe.hkeys(self.keys.numbers(str(b)))
+                for offset, fields in enumerate(pipe.execute()):
+                    if fields:
+                        touched[start + offset].update(fields)
+            touched_prefixes.update(self.redis.hkeys(self.keys.prefixes))
+            self._recompute(dict(touched), touched_prefixes, known)
 
     def rebuild(self) -> None:
         """Recompute the whole call-path listing from the sources (after a crash, say)."""
@@ -482,3 +509,11 @@ class Store:
                 tally[json.loads(meta).get("c", "?")] += 1
             out[source] = dict(tally)
         return out
+
+
+def _with_ids(fields: dict[str, str], ids: dict[str, str]) -> dict[str, str]:
+    """field -> meta id, from field -> meta JSON."""
+    distinct = set(fields.values())
+    if len(distinct) == 1:  # a bucket of one decision's numbers: the common case
+        return dict.fromkeys(fields, ids[distinct.pop()])
+    return {f: ids[m] for f, m in fields.items()}

@@ -16,7 +16,10 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:sub:<digits>        hash  one subscriber: `mode`, `lang`, and `a<digits>` per
                                    personal allowlist number -> when it was added
     {cs}:sources             set   the sources that have entries (feed ids, `manual`)
-    {cs}:src:<s>:n:<r>       hash  source s's exact numbers, bucketed as above -> meta id
+    {cs}:src:<s>:n:<r>       string  source s's exact numbers in bucket r, as
+                                   `field,meta id,field,meta id,...` (bucketed as above):
+                                   only the admin side reads it, a bucket at a time, and
+                                   a snapshot writes it with one SET per bucket
     {cs}:src:<s>:p           hash  source s's prefixes -> meta id
     {cs}:src:<s>:meta        hash  meta id -> JSON provenance (category, applies_to,
                                    reference, reason, dates, who); rows of one decision

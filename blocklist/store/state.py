@@ -1,0 +1,231 @@
+"""A source's entries in memory, shaped like the store keeps them. Pure: no I/O.
+
+Numbers are held per bucket (`bucket -> field -> meta id`, `blocklist.store.layout`), so a
+snapshot of a million rows is diffed and written bucket by bucket, and every entry's
+provenance is turned into JSON once per distinct provenance, not once per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, Protocol
+
+from blocklist.entries import AppliesTo, Category, Entry, merge
+from blocklist.store.bulk import join, split
+from blocklist.store.layout import pack
+
+EntryKey = tuple[str, bool]  # (digits, is_prefix)
+
+# Everything of an entry but its key and source: what its provenance JSON is made of.
+_PROVENANCE = attrgetter(
+    "category", "applies_to", "reference", "reason", "added_by", "shadow", "listed_at",
+    "valid_until",
+)
+
+
+def meta_json(entry: Entry) -> str:
+    return json.dumps(
+        {
+            "c": entry.category.value, "a": entry.applies_to.value, "ref": entry.reference,
+            "why": entry.reason, "by": entry.added_by, "shadow": entry.shadow,
+            "from": entry.listed_at.isoformat() if entry.listed_at else None,
+            "until": entry.valid_until.isoformat() if entry.valid_until else None,
+        },
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+
+
+def entry_from_meta(key: EntryKey, source: str, meta: str) -> Entry:
+    data = json.loads(meta)
+    return Entry(
+        key=key[0], is_prefix=key[1], category=Category(data["c"]),
+        applies_to=AppliesTo(data["a"]), source=source, reference=data.get("ref") or "",
+        reason=data.get("why") or "", added_by=data.get("by") or "",
+        listed_at=dt.date.fromisoformat(data["from"]) if data.get("from") else None,
+        valid_until=dt.date.fromisoformat(data["until"]) if data.get("until") else None,
+        shadow=bool(data.get("shadow")),
+    )
+
+
+@dataclass(slots=True)
+class State:
+    """What one source lists: numbers by bucket, and prefixes, each to a meta id."""
+
+    numbers: dict[int, dict[str, str]]
+    prefixes: dict[str, str]
+
+    def count(self) -> int:
+        return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
+
+
+@dataclass(slots=True)
+class Grouped:
+    """Entries gathered by bucket, each with its provenance JSON; a later one of a key wins."""
+
+    numbers: dict[int, dict[str, str]] = field(default_factory=dict)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    metas: dict[str, None] = field(default_factory=dict)  # ordered set of distinct JSON
+    _by_provenance: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        self.add_all((entry,))
+
+    def add_all(self, entries: Iterable[Entry]) -> None:
+        """Gather entries. The hot loop of a million-row snapshot: kept flat on purpose."""
+        by_provenance, metas, prefixes = self._by_provenance, self.metas, self.prefixes
+        # Grouped by the last four digits as text while looping (cheaper than int() per row),
+        # by bucket number after.
+        by_suffix: dict[str, dict[str, str]] = {}
+        for entry in entries:
+            provenance = _PROVENANCE(entry)
+            meta = by_provenance.get(provenance)
+            if meta is None:
+                meta = by_provenance[provenance] = meta_json(entry)
+                metas[meta] = None
+            key = entry.key
+            if entry.is_prefix:
+                prefixes[key] = meta
+                continue
+            if len(key) > 4 and key[0] != "0":  # `split`, inlined
+                suffix, f = key[-4:], key[:-4]
+            else:
+                b_id, f = split(key)
+                suffix = f"{b_id:04d}"
+            fields = by_suffix.get(suffix)
+            if fields is None:
+                fields = by_suffix[suffix] = {}
+            fields[f] = meta
+        numbers = self.numbers
+        for suffix, found in by_suffix.items():
+            b_id = int(suffix)
+            if b_id in numbers:
+                numbers[b_id].update(found)
+            else:
+                numbers[b_id] = found
+
+    @property
+    def count(self) -> int:
+        return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
+
+
+class Diff(Protocol):
+    added: list[EntryKey]
+    removed: list[EntryKey]
+    changed: list[EntryKey]
+    unchanged: int
+
+
+def diff_bucket(
+    report: Diff, b_id: int, before: dict[str, str], after: dict[str, str]
+) -> set[str]:
+    """Record one bucket's changes in `report`; returns the fields whose listing may change."""
+    if not before:
+        if "0" in after:
+            report.added.extend([(join(b_id, f), False) for f in after])
+        else:
+            suffix = f"{b_id:04d}"
+            report.added.extend([(f + suffix, False) for f in after])
+        return set(after)
+    touched = set()
+    for f, meta_id in after.items():
+        old = before.get(f)
+        if old is None:
+            report.added.append((join(b_id, f), False))
+            touched.add(f)
+        elif old != meta_id:
+            report.changed.append((join(b_id, f), False))
+            touched.add(f)
+        else:
+            report.unchanged += 1
+    gone = before.keys() - after.keys()
+    report.removed.extend([(join(b_id, f), False) for f in gone])
+    touched.update(gone)
+    return touched
+
+
+def diff_prefixes(report: Diff, before: dict[str, str], after: dict[str, str]) -> set[str]:
+    touched = set()
+    for p, meta_id in after.items():
+        old = before.get(p)
+        if old is None:
+            report.added.append((p, True))
+        elif old != meta_id:
+            report.changed.append((p, True))
+        else:
+            report.unchanged += 1
+            continue
+        touched.add(p)
+    gone = before.keys() - after.keys()
+    report.removed.extend([(p, True) for p in gone])
+    return touched | gone
+
+
+def touched_keys(keys: Iterable[EntryKey]) -> tuple[dict[int, set[str]], set[str]]:
+    """Keys as (bucket -> fields, prefixes)."""
+    numbers: dict[int, set[str]] = {}
+    prefixes: set[str] = set()
+    for digits, is_prefix in keys:
+        if is_prefix:
+            prefixes.add(digits)
+        else:
+            b_id, f = split(digits)
+            numbers.setdefault(b_id, set()).add(f)
+    return numbers, prefixes
+
+
+class Merger:
+    """Merged listings (packed codes) for keys, from every source that lists them."""
+
+    def __init__(self, today: dt.date, metas: dict[str, dict[str, str]]) -> None:
+        self.today = today
+        self.metas = metas  # source -> meta id -> JSON
+        self._codes: dict[tuple[tuple[str, str], ...], str | None] = {}
+
+    def code(self, signature: tuple[tuple[str, str], ...]) -> str | None:
+        """The packed listing for keys listed by these (source, meta id) pairs, or None."""
+        found = self._codes.get(signature, "")
+        if found != "":
+            return found
+        entries = []
+        for source, meta_id in signature:
+            meta = self.metas.get(source, {}).get(meta_id)
+            if meta is not None:
+                entries.append(entry_from_meta(("0", False), source, meta))
+        listing = merge(entries, self.today)
+        code = None if listing is None else str(pack(listing))
+        self._codes[signature] = code
+        return code
+
+    def listings(
+        self, keys: set[str], present: list[tuple[str, dict[str, str]]]
+    ) -> tuple[dict[str, str], list[str]]:
+        """(key -> code to set, keys to delete) for keys of one bucket (or the prefixes),
+        given each source's fields there."""
+        sets: dict[str, str] = {}
+        dels: list[str] = []
+        if len(present) == 1:  # the common case: one source lists anything here
+            source, fields = present[0]
+            codes = {i: self.code(((source, i),)) for i in set(fields.values())}
+            if len(codes) == 1 and keys <= fields.keys():
+                (code,) = codes.values()
+                return ({}, list(keys)) if code is None else (dict.fromkeys(keys, code), [])
+            for key in keys:
+                meta_id = fields.get(key)
+                code = None if meta_id is None else codes[meta_id]
+                if code is None:
+                    dels.append(key)
+                else:
+                    sets[key] = code
+            return sets, dels
+        for key in keys:
+            signature = tuple((s, f[key]) for s, f in present if key in f)
+            code = self.code(signature) if signature else None
+            if code is None:
+                dels.append(key)
+            else:
+                sets[key] = code
+        return sets, dels
