@@ -22,12 +22,15 @@ document, the line where the record starts).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
+from blocklist.entries import Entry
 from blocklist.errors import CallscreenError, ConfigError, FeedError, InvalidEntryError
 from blocklist.feeds.collector import Collector
 from blocklist.feeds.model import SOURCE_PATTERN, FeedHeader, FeedMode, Limits, Op, ParsedFeed
@@ -37,7 +40,6 @@ from blocklist.feeds.rows import (
     parse_applies_to,
     parse_category,
     parse_iso_date,
-    row_fields,
 )
 from blocklist.numbers import NumberPlan
 
@@ -103,6 +105,12 @@ class _RowReader:
         self.collector = Collector()
 
     def read_lines(self, stream: IO[bytes], *, first_line: int) -> ParsedFeed:
+        with _cycle_collection_paused():
+            count, sha256 = self._read_lines(stream, first_line)
+            return self._finish(count, sha256)
+
+    def _read_lines(self, stream: IO[bytes], first_line: int) -> tuple[int, str]:
+        """Read every record line; returns how many there were and their SHA-256."""
         digest = hashlib.sha256()
         count = 0
         for line, raw in enumerate(stream, start=first_line):
@@ -117,7 +125,7 @@ class _RowReader:
                 self.collector.error(line, "not a JSON object")
                 continue
             self.read_record(record, line)
-        return self._finish(count, digest.hexdigest())
+        return count, digest.hexdigest()
 
     def read_document(self, records: list[Any], lines: list[int]) -> ParsedFeed:
         for record, line in zip(records, lines, strict=True):
@@ -126,35 +134,41 @@ class _RowReader:
         return self._finish(len(records), hashlib.sha256(canonical.encode()).hexdigest())
 
     def read_record(self, record: Any, line: int) -> None:
+        # The hot loop of a 1M-row feed: written for speed (no per-row value objects besides
+        # the entries; lookups hoisted), each step still one of the shared record rules.
         collector = self.collector
         collector.rows_read += 1
-        if not isinstance(record, dict):
+        if type(record) is not dict:
             collector.error(line, f"a record must be a JSON object, not {_kind(record)}")
             return
+        get = record.get
         try:
             for name, value in record.items():
-                if name in _TEXT_FIELDS and value is not None and type(value) is not str:
+                if type(value) is not str and value is not None and name in _TEXT_FIELDS:
                     raise InvalidEntryError(f"{name} must be a string, not {_kind(value)}")
-            op = self._op(record.get("op"))
-            category = record.get("category")
+            op = self._op(get("op")) if self.delta or "op" in record else Op.ADD
+            category = get("category")
             if not category:
                 raise InvalidEntryError("category is required")
             category = parse_category(category)
-            listed_at, valid_until = record.get("listed_at"), record.get("valid_until")
-            reason, reference = record.get("reason"), record.get("reference")
-            fields = row_fields(
-                category=category,
-                applies_to=parse_applies_to(record.get("applies_to"), category),
-                reference=clean_text(reference, "reference") if reference else "",
-                reason=clean_text(reason, "reason") if reason else "",
-                listed_at=parse_iso_date(listed_at, "listed_at") if listed_at else None,
-                valid_until=parse_iso_date(valid_until, "valid_until") if valid_until else None,
-            )
-            if op is Op.ADD and fields.expired(self.today):
+            applies_to = parse_applies_to(get("applies_to"), category)
+            reference, reason = get("reference"), get("reason")
+            reference = clean_text(reference, "reference") if reference else ""
+            reason = clean_text(reason, "reason") if reason else ""
+            listed_at, valid_until = get("listed_at"), get("valid_until")
+            listed_at = parse_iso_date(listed_at, "listed_at") if listed_at else None
+            valid_until = parse_iso_date(valid_until, "valid_until") if valid_until else None
+            if listed_at and valid_until and valid_until < listed_at:
+                raise InvalidEntryError(
+                    f"valid_until {valid_until} is before listed_at {listed_at}"
+                )
+            if valid_until is not None and valid_until < self.today and op is Op.ADD:
                 collector.skipped_expired += 1
                 return
-            keys = self._keys(record)
-            for entry in fields.entries(keys, source=self.header.source, added_by=self.added_by):
+            source, added_by = self.header.source, self.added_by
+            for key, is_prefix in self._keys(record):
+                entry = Entry(key, is_prefix, category, applies_to, source, reference, reason,
+                              listed_at, valid_until, added_by)
                 collector.add(line, entry, op)
         except CallscreenError as error:
             collector.error(line, str(error))
@@ -205,6 +219,25 @@ class _RowReader:
         if header.sha256 is not None and header.sha256.lower() != sha256:
             problems.append(f"sha256 says {header.sha256}, the records hash to {sha256}")
         return self.collector.result(header, problems)
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a large feed is read, then restore it.
+
+    Why: a 1M-row feed keeps a million entries alive, and each full collection walks all of
+    them again; that cost a third of the parse time (12 s of CPU instead of 9). Parsing makes
+    no reference cycles, so nothing is left uncollected. Hazard, said plainly: the collector
+    is process-wide, so other threads' cycles wait until the parse ends too (memory, not
+    correctness). A collector that was already off stays off.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_header(
