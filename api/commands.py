@@ -28,12 +28,12 @@ def keys(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import logging
-    from dataclasses import replace
 
     import uvicorn
 
     from api.app import create_app
     from blocklist.cli import redis_url
+    from blocklist.values import replace
 
     listen = Listen.parse(args.listen, name="--listen") if args.listen else settings.api_listen
     settings = replace(settings, redis_url=redis_url(settings), api_listen=listen)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -29,6 +28,7 @@ from api.problems import Problem
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
 from blocklist.errors import InvalidEntryError
 from blocklist.store.catalog import all_entries
+from blocklist.values import replace
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 Ctx = Annotated[Context, Depends(get_context)]

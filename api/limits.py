@@ -32,17 +32,27 @@ class BodyLimit:
             await _refuse(scope, send, limit)
             return
         seen = 0
+        too_large = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    too_large = True
                     raise Problem(413, "payload-too-large", _detail(limit))
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            # Whatever the app made of the interrupted body (FastAPI says 400 "error parsing
+            # the body"), the answer is our 413.
+            if not too_large:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _refuse(scope, send, limit)
+
+        await self.app(scope, counted, guarded)
 
 
 def _detail(limit: int) -> str:

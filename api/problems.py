@@ -138,7 +138,8 @@ def install(app: FastAPI) -> None:
         return problem_response(request, 422, problem.slug, problem.detail, **problem.extra)
 
     async def on_store(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("store error on %s: %s", request.scope.get("route_path", "?"), exc)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.warning("store error on %s: %s", route, exc)
         return problem_response(request, 503, "store-unavailable",
                                 "the blocklist store did not answer; try again",
                                 headers={"Retry-After": "5"})

@@ -116,10 +116,13 @@ def events(
         raise ValueError(f"cursor {cursor!r} is not an audit event id")
     high = "+"
     if until is not None:
-        high = f"{int(until.timestamp() * 1000)}-18446744073709551615"
+        until_ms = int(until.timestamp() * 1000)
+        if until_ms < 0:
+            return [], None  # before the first possible event
+        high = f"{until_ms}-18446744073709551615"
     if cursor is not None and (high == "+" or _order(cursor) <= _order(high)):
         high = f"({cursor}"
-    low = f"{int(since.timestamp() * 1000)}-0" if since is not None else "-"
+    low = f"{max(0, int(since.timestamp() * 1000))}-0" if since is not None else "-"
     found: list[AuditEvent] = []
     with translated_errors("read the audit trail"):
         while len(found) < limit:
