@@ -129,27 +129,19 @@ class _Desc:
 
 @dataclass(frozen=True, slots=True)
 class _RegionRule:
-    """One region's validity test: its general description, then any number type.
+    """One region's validity test: its general description and any number type, in one regex.
 
-    The type patterns are joined into one alternation per national number length, so one
-    `fullmatch` answers what phonenumbers asks in up to ten.
+    Per national number length, the type patterns that allow that length are joined into one
+    alternation behind a lookahead for the general pattern, so one `fullmatch` answers what
+    phonenumbers asks in up to eleven.
     """
 
     leading: re.Pattern[str] | None
-    general_lengths: frozenset[int]
-    general: re.Pattern[str]
     by_length: dict[int, re.Pattern[str]]
 
     def valid(self, national: str) -> bool:
-        size = len(national)
-        if self.general_lengths and size not in self.general_lengths:
-            return False
-        typed = self.by_length.get(size)
-        return (
-            typed is not None
-            and self.general.fullmatch(national) is not None
-            and typed.fullmatch(national) is not None
-        )
+        pattern = self.by_length.get(len(national))
+        return pattern is not None and pattern.fullmatch(national) is not None
 
 
 _TYPE_FIELDS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
@@ -180,14 +172,15 @@ def _rules(country_code: str) -> tuple[_RegionRule, ...]:
         types = [d for d in (_desc(getattr(metadata, f)) for f in _TYPE_FIELDS) if d]
         by_length: dict[int, re.Pattern[str]] = {}
         for size in range(1, 18):
+            if general.lengths and size not in general.lengths:
+                continue
             fitting = [t.pattern for t in types if not t.lengths or size in t.lengths]
             if fitting:
-                by_length[size] = re.compile("|".join(f"(?:{p})" for p in fitting))
+                alternatives = "|".join(f"(?:{p})" for p in fitting)
+                by_length[size] = re.compile(f"(?=(?:{general.pattern})$)(?:{alternatives})")
         # With one region, phonenumbers picks it without looking at its leading digits.
         use_leading = re.compile(leading) if leading and len(regions) > 1 else None
-        rules.append(
-            _RegionRule(use_leading, general.lengths, re.compile(general.pattern), by_length)
-        )
+        rules.append(_RegionRule(use_leading, by_length))
     return tuple(rules)
 
 
