@@ -27,15 +27,16 @@ from agi.call import BadRequestError, answer_lines, request_from
 from agi.protocol import (
     MAX_LINE_BYTES,
     AgiProtocolError,
+    Environment,
     EnvironmentReader,
-    Reply,
     ReplyReader,
 )
 from blocklist import metrics
+from blocklist.entries import Action, Direction
 from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
-from blocklist.screening import Screener
+from blocklist.screening import Screener, Screening
 from blocklist.store.multiplexer import Multiplexer
 
 log = logging.getLogger("callscreen.fastagi")
@@ -64,8 +65,24 @@ class RateLimitedLog:
         log.warning("%s%s", message, suffix)
 
 
+class Pending:
+    """A call waiting for the store's replies."""
+
+    __slots__ = ("direction", "screening", "started")
+
+    def __init__(self, direction: Direction, screening: Screening, started: float) -> None:
+        self.direction = direction
+        self.screening = screening
+        self.started = started
+
+
 class CallHandler:
-    """Decides calls for the server: the store round trip, fail-open, metrics and logs."""
+    """Decides calls for the server: the store round trip, fail-open, metrics and logs.
+
+    `begin` reads the request and either decides at once (no store needed, or a bad request)
+    or returns a `Pending` call and the store's future; `finish` turns the store's answer
+    (or its failure) into the decision. Every decision is counted once, in `count`.
+    """
 
     def __init__(self, screener: Screener, store: Multiplexer) -> None:
         self.screener = screener
@@ -74,16 +91,9 @@ class CallHandler:
         self.rate_limited = RateLimitedLog()
         self._children: dict[tuple[str, str, str], Callable[[], None]] = {}
 
-    async def decide(self, environment: EnvironmentReader) -> Decision:
-        """Decide one call and count it (`callscreen_calls_total`), whatever the outcome."""
-        args = environment.environment.args
-        direction = args[0].strip().lower() if args else ""
-        decision = await self._decide(environment)
-        self.count(direction if direction in ("inbound", "outbound") else "unknown", decision)
-        return decision
-
-    async def _decide(self, environment: EnvironmentReader) -> Decision:
-        env = environment.environment
+    def begin(
+        self, env: Environment
+    ) -> Decision | tuple[Pending, asyncio.Future[list[object]]]:
         started = time.perf_counter()
         try:
             script = env.get("network_script")
@@ -92,40 +102,52 @@ class CallHandler:
             request = request_from(env)
         except BadRequestError as exc:
             self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
-            return self._fail_open(Reason.BAD_REQUEST, None)
+            return self.count("unknown", self._fail_open(Reason.BAD_REQUEST, None))
         screening = self.screener.prepare(
             request.direction, request.number, request.subscriber, request.language
         )
-        replies: list[object] = []
-        if screening.commands:
-            try:
-                replies = await self.store.run(screening.commands, self.settings.lookup_timeout_s)
-            except StoreTimeoutError as exc:
-                metrics.STORE_ERRORS.labels("timeout").inc()
-                self.rate_limited.warning("store-timeout", f"{exc}; allowing calls (degraded)")
-                return self._fail_open(Reason.STORE_TIMEOUT, screening.reading.e164)
-            except StoreError as exc:
-                metrics.STORE_ERRORS.labels("unavailable").inc()
-                self.rate_limited.warning("store-down", f"{exc}; allowing calls (degraded)")
-                return self._fail_open(Reason.STORE_UNAVAILABLE, screening.reading.e164)
+        pending = Pending(request.direction, screening, started)
+        if not screening.commands:
+            return self.finish(pending, [])
+        return pending, self.store.submit(screening.commands, self.settings.lookup_timeout_s)
+
+    def finish(self, pending: Pending, replies: list[object] | BaseException) -> Decision:
+        direction, screening = pending.direction, pending.screening
+        if isinstance(replies, BaseException):
+            return self.count(direction.value, self._store_failed(replies, screening))
         try:
             decision = self.screener.conclude(screening, replies)
         except ValueError as exc:
             metrics.STORE_ERRORS.labels("bad-reply").inc()
             self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
-            return self._fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
-        metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
+            return self.count(
+                direction.value, self._fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
+            )
+        metrics.DECISION_SECONDS.observe(time.perf_counter() - pending.started)
         for match in decision.shadow:
-            category = match.listing.category_for(request.direction)
+            category = match.listing.category_for(direction)
             if category is not None:
                 metrics.SHADOW_MATCHES.labels(category.value).inc()
-        if decision.action.value != "allow" and log.isEnabledFor(logging.INFO):
+        if decision.action is not Action.ALLOW and log.isEnabledFor(logging.INFO):
             log.info(
-                "%s %s -> %s (%s, %s)", request.direction.value,
+                "%s %s -> %s (%s, %s)", direction.value,
                 number_for_log(decision.e164, self.settings.log_numbers),
                 decision.action.value, decision.reason, decision.rule,
             )
-        return decision
+        return self.count(direction.value, decision)
+
+    def _store_failed(self, error: BaseException, screening: Screening) -> Decision:
+        e164 = screening.reading.e164
+        if isinstance(error, StoreTimeoutError):
+            metrics.STORE_ERRORS.labels("timeout").inc()
+            self.rate_limited.warning("store-timeout", f"{error}; allowing calls (degraded)")
+            return self._fail_open(Reason.STORE_TIMEOUT, e164)
+        if isinstance(error, StoreError):
+            metrics.STORE_ERRORS.labels("unavailable").inc()
+            self.rate_limited.warning("store-down", f"{error}; allowing calls (degraded)")
+            return self._fail_open(Reason.STORE_UNAVAILABLE, e164)
+        log.error("unexpected error asking the store: %r", error)
+        return self._fail_open(Reason.INTERNAL_ERROR, e164)
 
     def _fail_open(self, reason: str, e164: str | None) -> Decision:
         metrics.FAIL_OPEN.labels(reason).inc()
@@ -134,21 +156,25 @@ class CallHandler:
     def overloaded(self) -> Decision:
         """Past CALLSCREEN_MAX_CALLS: allow at once, without asking the store."""
         self.rate_limited.warning("overloaded", "too many calls in flight; allowing (degraded)")
-        decision = self._fail_open(Reason.OVERLOADED, None)
-        self.count("unknown", decision)
-        return decision
+        return self.count("unknown", self._fail_open(Reason.OVERLOADED, None))
 
-    def count(self, direction: str, decision: Decision) -> None:
+    def count(self, direction: str, decision: Decision) -> Decision:
         status = "degraded" if decision.degraded else "ok"
         key = (direction, decision.action.value, status)
         inc = self._children.get(key)
         if inc is None:
             inc = self._children[key] = metrics.CALLS.labels(*key).inc
         inc()
+        return decision
 
 
 class AgiConnection(asyncio.Protocol):
-    """One FastAGI call: read the environment, decide, send the answer, close."""
+    """One FastAGI call: read the environment, decide, send the answer, close.
+
+    Written as a state machine driven by transport callbacks, not as a coroutine: a call
+    makes seven round trips (the store, then six SET VARIABLE exchanges), and a task with
+    a future per round trip measured as a large share of the server's CPU per call.
+    """
 
     def __init__(self, server: FastAgiServer) -> None:
         self._server = server
@@ -156,9 +182,9 @@ class AgiConnection(asyncio.Protocol):
         self._buffer = b""
         self._environment: EnvironmentReader | None = EnvironmentReader()
         self._replies = ReplyReader()
-        self._waiting: asyncio.Future[Reply] | None = None
+        self._answer: list[str] = []  # SET VARIABLE lines still to send, last first
+        self._awaiting_reply = False
         self._timer: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
 
     # -- transport callbacks ---------------------------------------------------------------
 
@@ -174,6 +200,13 @@ class AgiConnection(asyncio.Protocol):
         buffer = self._buffer + data if self._buffer else data
         start = 0
         try:
+            if self._environment is not None:
+                # Fast path: the whole environment usually arrives in one segment.
+                end = buffer.find(b"\n\n")
+                if end >= 0:
+                    self._environment.feed_block(buffer[:end].decode("utf-8", "replace"))
+                    start = end + 2
+                    self._line("")  # the empty line that ends the environment
             while True:
                 end = buffer.find(b"\n", start)
                 if end < 0:
@@ -194,8 +227,9 @@ class AgiConnection(asyncio.Protocol):
         metrics.CALLS_IN_FLIGHT.dec()
         if self._timer is not None:
             self._timer.cancel()
-        if self._waiting is not None and not self._waiting.done():
-            self._waiting.set_exception(ConnectionResetError("Asterisk closed the connection"))
+        if self._answer or self._awaiting_reply:
+            metrics.AGI_ERRORS.labels("reset").inc()
+            self._answer = []
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -207,60 +241,70 @@ class AgiConnection(asyncio.Protocol):
                 if self._timer is not None:
                     self._timer.cancel()
                     self._timer = None
-                self.task = asyncio.get_running_loop().create_task(self._converse(environment))
+                self._decide(environment.environment)
             return
         reply = self._replies.feed(line)
-        if reply is not None:
-            waiting = self._waiting
-            if waiting is None or waiting.done():
-                raise AgiProtocolError(f"AGI reply with no command waiting: {line[:80]!r}")
-            waiting.set_result(reply)
-
-    async def _converse(self, environment: EnvironmentReader) -> None:
-        server = self._server
-        try:
-            if server.in_flight >= server.max_calls:
-                decision = server.handler.overloaded()
-            else:
-                server.in_flight += 1
-                try:
-                    decision = await server.handler.decide(environment)
-                finally:
-                    server.in_flight -= 1
-            loop = asyncio.get_running_loop()
-            transport = self._transport
-            assert transport is not None
-            # One timer for the whole answer, cheaper than one per reply: on expiry the
-            # transport closes and the reply being awaited fails with ConnectionResetError.
-            self._timer = loop.call_later(
-                REPLY_TIMEOUT_S, self._abort, "timeout", "Asterisk stopped answering"
+        if reply is None:
+            return
+        if not self._awaiting_reply:
+            raise AgiProtocolError(f"AGI reply with no command waiting: {line[:80]!r}")
+        self._awaiting_reply = False
+        if reply.code not in (200, 511):  # 511: the channel hung up meanwhile
+            self._server.handler.rate_limited.warning(
+                "agi-reply", f"Asterisk answered {reply.text[:80]!r} to SET VARIABLE"
             )
-            for line in answer_lines(decision):
-                if transport.is_closing():
-                    break
-                self._waiting = loop.create_future()
-                transport.write(line.encode())
-                reply = await self._waiting
-                if reply.code not in (200, 511):  # 511: the channel hung up meanwhile
-                    server.handler.rate_limited.warning(
-                        "agi-reply", f"Asterisk answered {reply.text[:80]!r} to SET VARIABLE"
-                    )
+        self._send_next()
+
+    def _decide(self, env: Environment) -> None:
+        server = self._server
+        if len(server.connections) > server.max_calls:
+            self._start_answer(server.handler.overloaded())
+            return
+        try:
+            begun = server.handler.begin(env)
+        except Exception:  # never let one call take the server down: fail open
+            log.exception("unexpected error deciding a FastAGI call")
+            self._start_answer(server.handler.count("unknown", Decision.degraded_allow(
+                Reason.INTERNAL_ERROR, None)))
+            return
+        if isinstance(begun, Decision):
+            self._start_answer(begun)
+            return
+        pending, future = begun
+        future.add_done_callback(lambda done: self._stored(pending, done))
+
+    def _stored(self, pending: Pending, done: asyncio.Future[list[object]]) -> None:
+        error = done.exception()
+        self._start_answer(self._server.handler.finish(pending, error or done.result()))
+
+    def _start_answer(self, decision: Decision) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        self._answer = answer_lines(decision)[::-1]
+        # One timer for the whole answer: if Asterisk stops answering, drop the connection.
+        self._timer = asyncio.get_running_loop().call_later(
+            REPLY_TIMEOUT_S, self._abort, "timeout", "Asterisk stopped answering"
+        )
+        self._send_next()
+
+    def _send_next(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        if not self._answer:
             if self._replies.hung_up:
                 metrics.AGI_ERRORS.labels("hangup").inc()
-        except ConnectionResetError:
-            metrics.AGI_ERRORS.labels("reset").inc()
-        except Exception:  # never let one call take the server down
-            log.exception("unexpected error in a FastAGI call")
-            metrics.AGI_ERRORS.labels("internal").inc()
-        finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            if self._transport is not None:
-                self._transport.close()
+            transport.close()  # Asterisk ends the AGI when we close
+            return
+        self._awaiting_reply = True
+        transport.write(self._answer.pop().encode())
 
     def _abort(self, kind: str, message: str) -> None:
         metrics.AGI_ERRORS.labels(kind).inc()
         self._server.handler.rate_limited.warning("agi-" + kind, f"dropping AGI peer: {message}")
+        self._answer = []
+        self._awaiting_reply = False
         if self._transport is not None:
             self._transport.close()
 
@@ -271,7 +315,6 @@ class FastAgiServer:
     def __init__(self, handler: CallHandler, max_calls: int) -> None:
         self.handler = handler
         self.max_calls = max_calls
-        self.in_flight = 0
         self.connections: set[AgiConnection] = set()
         self._server: asyncio.Server | None = None
 

@@ -21,10 +21,17 @@ for Python 3. Both our AGI front ends share this module instead.
 
 from __future__ import annotations
 
+import re
+
 from blocklist.values import value
 
 MAX_ENV_LINES = 200
 MAX_LINE_BYTES = 4096
+# One environment line: `agi_<name>: value`, the value at most MAX_LINE_BYTES long.
+_ENV_LINE = re.compile(
+    rf"^agi_([A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*):(.{{0,{MAX_LINE_BYTES}}})\r?$", re.MULTILINE
+)
+_OK = "200 result=1"
 
 
 class AgiProtocolError(Exception):
@@ -86,6 +93,27 @@ class EnvironmentReader:
         return False
 
 
+    def feed_block(self, text: str) -> None:
+        """Every line of a block of environment lines (without the final empty line).
+
+        The same rules as `feed`, checked with one regular expression over the block: the
+        FastAGI server's fast path.
+        """
+        lines = text.count("\n") + 1
+        self._lines += lines
+        if self._lines > MAX_ENV_LINES:
+            raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
+        pairs = _ENV_LINE.findall(text)
+        if len(pairs) != lines:
+            bad = next(
+                (line for line in text.split("\n") if not _ENV_LINE.fullmatch(line)), text
+            )
+            raise AgiProtocolError(f"malformed AGI environment line {bad[:80]!r}")
+        values = self.environment.values
+        for key, text_value in pairs:
+            values[key] = text_value.strip()
+
+
 class ReplyReader:
     """Turns reply lines into `Reply`s; says which lines were hangup notifications.
 
@@ -118,6 +146,8 @@ class ReplyReader:
 
 def parse_reply(line: str) -> Reply:
     """One single-line reply: `200 result=1 (value)`, `510 ...`, `511 ...`, `520 ...`."""
+    if line == _OK:
+        return _OK_REPLY  # SET VARIABLE's answer: most replies are exactly this
     code_text, _, rest = line.partition(" ")
     if len(code_text) != 3 or not code_text.isdigit():
         raise AgiProtocolError(f"malformed AGI reply {line[:80]!r}")
@@ -132,13 +162,19 @@ def parse_reply(line: str) -> Reply:
     return Reply(code, result, data, line)
 
 
+_OK_REPLY = Reply(200, "1", "", _OK)
+
+
 def quote(value: str) -> str:
     """One AGI command argument: in double quotes, with `"` and `\\` escaped.
 
     Line breaks and other control characters are dropped, never escaped: Asterisk ends a
     command at the first newline, so no value can ever start a second command.
     """
-    cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
+    if value.isprintable() and value.isascii():
+        cleaned = value  # the common case: E.164 numbers, codes, sound names
+    else:
+        cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

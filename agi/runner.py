@@ -44,13 +44,15 @@ async def serve_async(
     """Serve until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
     from agi.fastagi import CallHandler, FastAgiServer
     from blocklist.screening import Screener
+    from blocklist.store.layout import SCREENING_SCRIPT, script_sha
     from blocklist.store.multiplexer import Multiplexer
     from blocklist.store.wire import RedisAddress
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
     address = RedisAddress.from_url(settings.redis_url)
-    handler = CallHandler(Screener(settings), Multiplexer(address))
+    store = Multiplexer(address, setup=[("SCRIPT", "LOAD", SCREENING_SCRIPT)])
+    handler = CallHandler(Screener(settings, script_sha=script_sha()), store)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)

@@ -27,6 +27,7 @@ from blocklist.errors import ConfigError, InvalidNumberError, ProtectedNumberErr
 from blocklist.values import value
 
 MAX_INPUT_CHARS = 64
+READ_CACHE_SIZE = 65_536
 MAX_E164_DIGITS = 15
 # What people and switches put between digits: spaces (also no-break), dots, dashes of every
 # kind, slashes, brackets.
@@ -130,13 +131,26 @@ class NumberPlan:
                 prefixes.append(self._to_international(_WILDCARD_TAIL.sub("", body)))
             else:
                 exact.add(self._to_international(body))
+        self._cache: dict[str, Reading] = {}
         self._protected_exact = frozenset(exact)
         self._protected_prefixes = tuple(sorted(prefixes))
 
     # -- the call path -------------------------------------------------------------------
 
     def read(self, text: str) -> Reading:
-        """Read caller ID or dialled digits. Never raises; see the module docstring."""
+        """Read caller ID or dialled digits. Never raises; see the module docstring.
+
+        Readings are cached (bounded): subscribers and frequent callers repeat.
+        """
+        cache = self._cache
+        reading = cache.get(text)
+        if reading is None:
+            if len(cache) >= READ_CACHE_SIZE:
+                cache.clear()  # cheaper than LRU bookkeeping on every call
+            reading = cache[text] = self._read(text)
+        return reading
+
+    def _read(self, text: str) -> Reading:
         if len(text) > MAX_INPUT_CHARS:
             return Reading(None, Unreadable.INVALID)
         stripped = text.strip()

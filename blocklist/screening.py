@@ -13,7 +13,7 @@ from blocklist.entries import Direction, Lookup
 from blocklist.numbers import NumberPlan, Reading, digits
 from blocklist.policy import Decision, choose_language, decide
 from blocklist.settings import Settings
-from blocklist.store.layout import KeySpace, read_screening, screening_commands
+from blocklist.store.layout import KeySpace, read_screening, screening_command
 from blocklist.values import value
 
 TYPE_CHECKING = False
@@ -35,8 +35,11 @@ class Screening:
 class Screener:
     """Prepares screenings and concludes them, for one configuration."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, script_sha: str | None = None) -> None:
+        """`script_sha`: the connection has loaded the screening script (EVALSHA), else the
+        script is sent along (EVAL), as the per-call script's one-shot connection does."""
         self.settings = settings
+        self.script_sha = script_sha
         self.plan = NumberPlan(settings.region, settings.protected_numbers)
         self.keys = KeySpace(settings.key_prefix)
 
@@ -51,12 +54,13 @@ class Screener:
         subscriber_e164 = self.plan.read(subscriber).e164 if subscriber else None
         commands: tuple[tuple[str, ...], ...] = ()
         if reading.e164 is not None and not reading.protected:
-            commands = tuple(
-                screening_commands(
+            commands = (
+                screening_command(
                     self.keys,
                     digits(reading.e164),
                     digits(subscriber_e164) if subscriber_e164 else None,
-                )
+                    self.script_sha,
+                ),
             )
         return Screening(direction, reading, subscriber_e164, channel_language, commands)
 
@@ -68,7 +72,7 @@ class Screener:
         if screening.commands:
             assert screening.reading.e164 is not None
             lookup = read_screening(
-                digits(screening.reading.e164), replies, today or dt.datetime.now(dt.UTC).date()
+                digits(screening.reading.e164), replies[0], today or dt.datetime.now(dt.UTC).date()
             )
         language = choose_language(
             lookup.subscriber.language, screening.channel_language,

@@ -24,47 +24,58 @@ if TYPE_CHECKING:
 class Multiplexer:
     """One asyncio connection shared by every call of a process.
 
-    `run` sends a pipeline and waits for its replies up to the caller's deadline. A caller that
-    gives up leaves its slot in the queue, so later replies still land where they belong.
-    When the connection drops, every waiting caller gets StoreError at once and the next `run`
-    reconnects (at most one attempt per `retry_s`, so a dead Redis costs no time per call).
+    `submit` sends a pipeline at once (or as soon as the connection is up) and returns a
+    future that fails with StoreTimeoutError when the replies don't arrive within the
+    caller's budget. A caller that gives up leaves its slot in the queue, so later replies
+    still land where they belong. When the connection drops, every waiting caller gets
+    StoreError at once; reconnecting is tried at most once per `retry_s`, so a dead Redis
+    costs no time per call.
     """
 
-    def __init__(self, address: RedisAddress, *, retry_s: float = 0.5) -> None:
+    def __init__(
+        self, address: RedisAddress, *, retry_s: float = 0.5,
+        setup: Sequence[Command] = (),
+    ) -> None:
+        """`setup`: commands sent on every new connection after AUTH/SELECT (SCRIPT LOAD)."""
         self._address = address
+        self._setup = list(setup)
         self._retry_s = retry_s
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
         self._next_attempt = 0.0
         self._last_error = "not connected yet"
 
-    async def run(self, commands: Sequence[Command], timeout_s: float) -> list[object]:
+    def submit(
+        self, commands: Sequence[Command], timeout_s: float
+    ) -> asyncio.Future[list[object]]:
+        """The replies to `commands`, as a future bounded by `timeout_s`. Never blocks."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
         protocol = self._protocol
-        if protocol is None or protocol.closed:
-            protocol = await self._connected(deadline)
-        future = protocol.send(commands)
+        if protocol is not None and not protocol.closed:
+            future = protocol.send(commands)
+        else:
+            future = loop.create_future()
+            connecting = self._connecting or self._start_connecting(loop)
+            if connecting is None:
+                future.set_exception(
+                    StoreError(f"Redis at {self._address} unavailable: {self._last_error}")
+                )
+                return future
+            connecting.add_done_callback(lambda task: _send_when_connected(task, commands, future))
         # A plain timer rather than asyncio.wait_for: this runs once per call.
-        timer = loop.call_at(deadline, _expire, future, self._address, timeout_s)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        timer = loop.call_later(timeout_s, _expire, future, self._address, timeout_s)
+        future.add_done_callback(lambda _: timer.cancel())
+        return future
 
-    async def _connected(self, deadline: float) -> _Protocol:
-        loop = asyncio.get_running_loop()
-        if self._connecting is None:
-            if loop.time() < self._next_attempt:
-                raise StoreError(f"Redis at {self._address} unavailable: {self._last_error}")
-            self._next_attempt = loop.time() + self._retry_s
-            self._connecting = loop.create_task(self._connect())
-        try:
-            return await asyncio.wait_for(
-                asyncio.shield(self._connecting), max(deadline - loop.time(), 0)
-            )
-        except TimeoutError:
-            raise StoreTimeoutError(f"connecting to Redis at {self._address} timed out") from None
+    async def run(self, commands: Sequence[Command], timeout_s: float) -> list[object]:
+        return await self.submit(commands, timeout_s)
+
+    def _start_connecting(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[_Protocol] | None:
+        if loop.time() < self._next_attempt:
+            return None
+        self._next_attempt = loop.time() + self._retry_s
+        self._connecting = loop.create_task(self._connect())
+        return self._connecting
 
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
@@ -83,7 +94,7 @@ class Multiplexer:
                     _, protocol = await loop.create_connection(
                         _Protocol, address.host, address.port
                     )
-            setup = address.setup_commands()
+            setup = [*address.setup_commands(), *self._setup]
             if setup:
                 replies = await asyncio.wait_for(protocol.send(setup), 5)
                 for reply in replies:
@@ -104,6 +115,31 @@ class Multiplexer:
             self._protocol = None
 
 
+def _send_when_connected(
+    task: asyncio.Task[_Protocol], commands: Sequence[Command],
+    future: asyncio.Future[list[object]],
+) -> None:
+    if future.done():
+        return
+    if task.cancelled() or task.exception() is not None:
+        error = task.exception() if not task.cancelled() else None
+        future.set_exception(error or StoreError("connecting to Redis was cancelled"))
+        return
+    replies = task.result().send(commands)
+    replies.add_done_callback(lambda done: _copy_result(done, future))
+
+
+def _copy_result(
+    source: asyncio.Future[list[object]], target: asyncio.Future[list[object]]
+) -> None:
+    if target.done():
+        return
+    if source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())
+
+
 def _expire(future: asyncio.Future[list[object]], address: RedisAddress, timeout_s: float) -> None:
     if not future.done():
         future.set_exception(
@@ -117,6 +153,7 @@ class _Protocol(asyncio.Protocol):
         self._waiting: collections.deque[tuple[int, list[object], asyncio.Future[list[object]]]]
         self._waiting = collections.deque()
         self._transport: asyncio.Transport | None = None
+        self._outgoing: list[bytes] = []
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -128,10 +165,19 @@ class _Protocol(asyncio.Protocol):
     def send(self, commands: Sequence[Command]) -> asyncio.Future[list[object]]:
         if self.closed or self._transport is None:
             raise StoreError("Redis connection is closed")
-        future: asyncio.Future[list[object]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[object]] = loop.create_future()
         self._waiting.append((len(commands), [], future))
-        self._transport.write(encode(commands))
+        # Calls decided in the same event-loop turn share one write (one syscall).
+        if not self._outgoing:
+            loop.call_soon(self._flush)
+        self._outgoing.append(encode(commands))
         return future
+
+    def _flush(self) -> None:
+        data, self._outgoing = b"".join(self._outgoing), []
+        if self._transport is not None and not self.closed:
+            self._transport.write(data)
 
     def data_received(self, data: bytes) -> None:
         reader = self._reader
@@ -142,6 +188,8 @@ class _Protocol(asyncio.Protocol):
             if reply is False:
                 return
             count, replies, future = waiting[0]
+            if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOSCRIPT"):
+                self.close()  # the script was flushed: reconnect, which loads it again
             replies.append(reply)
             if len(replies) == count:
                 waiting.popleft()

@@ -125,13 +125,14 @@ def _host_port(location: str, url: str) -> tuple[str, int]:
 
 def encode(commands: Sequence[Command]) -> bytes:
     """The RESP bytes of a pipeline of commands."""
-    out: list[bytes] = []
+    out: list[str] = []
     for command in commands:
-        out.append(b"*%d\r\n" % len(command))
+        out.append(f"*{len(command)}\r\n")
         for arg in command:
-            data = arg.encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
+            # The byte length: ASCII (every key and number we send) is one byte a character.
+            size = len(arg) if arg.isascii() else len(arg.encode())
+            out.append(f"${size}\r\n{arg}\r\n")
+    return "".join(out).encode()
 
 
 def ssl_context(address: RedisAddress) -> ssl.SSLContext:

@@ -15,7 +15,7 @@ from blocklist.store.layout import (
     lookup_prefixes,
     pack,
     read_screening,
-    screening_commands,
+    screening_command,
     unbucket,
     unpack,
 )
@@ -43,28 +43,43 @@ def test_pack_round_trips(listing: Listing) -> None:
     assert code < 2**23
 
 
-def test_screening_is_one_pipeline_of_hash_reads() -> None:
-    """One screening asks the number's bucket, every prefix, the allowlist and the subscriber."""
-    commands = screening_commands(KeySpace("cs"), "31851234567", "31201234567")
-    assert [c[0] for c in commands] == ["HGET", "HMGET", "HMGET", "HMGET"]
-    assert all("{cs}" in c[1] for c in commands)  # one hash slot on a cluster
-    assert commands[1][2:] == tuple(lookup_prefixes("31851234567"))
-    assert commands[3][1] == "{cs}:sub:31201234567"
+def test_screening_is_one_command_on_one_slot() -> None:
+    """One screening is one script run with the bucket, prefixes, allowlist and subscriber."""
+    command = screening_command(KeySpace("cs"), "31851234567", "31201234567", "abc")
+    assert command[:3] == ("EVALSHA", "abc", "4")
+    assert all("{cs}" in key for key in command[3:7])  # one hash slot on a cluster
+    assert command[6] == "{cs}:sub:31201234567"
+    assert screening_command(KeySpace("cs"), "31851234567", None)[0] == "EVAL"
 
 
 def test_expired_listing_never_matches() -> None:
     """A listing past its last day is dropped from the lookup."""
     expired = pack(Listing(Category.REVOKED, Category.REVOKED, valid_until=dt.date(2026, 1, 1)))
     current = pack(Listing(Category.SUSPECTED, Category.SUSPECTED))
-    prefixes = lookup_prefixes("31851234567")
-    codes = [None] * len(prefixes)
-    codes[0] = str(current).encode()
-    lookup = read_screening("31851234567", [str(expired).encode(), codes, [None] * 11],
-                            dt.date(2026, 11, 28))
-    assert [m.key for m in lookup.matches] == [prefixes[0]]
+    reply = [str(expired).encode(), [b"3185123456", str(current).encode()], 0, []]
+    lookup = read_screening("31851234567", reply, dt.date(2026, 11, 28))
+    assert [m.key for m in lookup.matches] == ["3185123456"]
 
 
-def test_garbled_reply_is_an_error() -> None:
+@pytest.mark.parametrize(
+    "reply",
+    [None, [None, b"x", 0, []], [None, [b"1"], 0, []], [None, [], 0, [None]], b"ERR", [1, 2]],
+)
+def test_garbled_reply_is_an_error(reply: object) -> None:
     """A reply of the wrong shape raises ValueError (the caller fails open)."""
     with pytest.raises(ValueError, match="unexpected"):
-        read_screening("31851234567", [None, b"x", []], dt.date(2026, 11, 28))
+        read_screening("31851234567", reply, dt.date(2026, 11, 28))
+
+
+def test_script_matches_python_prefixes(redis_client) -> None:
+    """The script asks exactly the prefixes lookup_prefixes names, longest first."""
+    from blocklist.store.wire import BlockingConnection, RedisAddress
+
+    keys = KeySpace("cs")
+    for prefix in lookup_prefixes("31851234567"):
+        redis_client.hset(keys.prefixes, prefix, "1")
+    url = redis_client.connection_pool.connection_kwargs
+    address = RedisAddress(url["host"], url["port"], db=url.get("db", 0))
+    reply = BlockingConnection(address, 1.0).run(
+        [screening_command(keys, "31851234567", None)])[0]
+    assert [h.decode() for h in reply[1][::2]] == lookup_prefixes("31851234567")

@@ -1,0 +1,63 @@
+"""Shared bench helpers: a throwaway Redis and redis-benchmark's reference figure."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from blocklist.redis_server import RedisServer  # noqa: E402
+
+
+@contextlib.contextmanager
+def throwaway_redis() -> Iterator[RedisServer]:
+    with tempfile.TemporaryDirectory(prefix="callscreen-bench-") as tmp:
+        server = RedisServer(Path(tmp), persistent=False)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def redis_benchmark_mget(port: int, requests: int = 200_000, clients: int = 50) -> str:
+    """redis-benchmark's figure for MGET of 10 keys against the same Redis, as text.
+
+    The reference for every bench: what Redis itself serves on this machine right now.
+    """
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        raise SystemExit("redis-benchmark not found: apt-get install redis-tools")
+    keys = [f"bench:k{n}" for n in range(10)]
+    out = subprocess.run(
+        [binary, "-p", str(port), "-n", str(requests), "-c", str(clients), "--csv", "MGET",
+         *keys],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()
+    row = next(line for line in out if line.startswith('"MGET'))
+    cells = [c.strip('"') for c in row.split('","')]
+    return (f"{float(cells[1]):,.0f} MGET/s, p50 {cells[4]} ms, p99 {cells[6]} ms"
+            f" (redis-benchmark, {clients} clients, 10 keys)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]

@@ -1,0 +1,145 @@
+"""FastAGI throughput and latency: calls per second of server CPU, p50/p99 at 50 concurrent calls.
+
+Goal (BRIEF.md): at least 10,000 screened calls per second of server CPU, p99 under 2 ms at 50
+concurrent calls, one store round trip per call. Runs `callscreen fastagi` (one worker) against
+a throwaway Redis holding 100,000 listed numbers, and drives it with 50 concurrent scripted
+Asterisk connections from this process (each call: connect, environment, six SET VARIABLE
+exchanges, close). Server CPU is read from /proc; the client shares the machine's two cores,
+so wall-clock latency includes its own scheduling.
+
+    python bench/fastagi.py [--calls 40000] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+from common import ROOT, cpu_seconds, percentile, redis_benchmark_mget, throwaway_redis
+
+from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.redis_server import free_port
+from blocklist.store.admin import Store
+
+ENV = (
+    "agi_network: yes\nagi_network_script: screen\nagi_request: agi://127.0.0.1/screen\n"
+    "agi_channel: Local/{ext}@screen-fast-00000000;2\nagi_language: en\nagi_type: Local\n"
+    "agi_uniqueid: 1795861289.1\nagi_version: 22.10.1\nagi_callerid: {cid}\n"
+    "agi_calleridname: Bench\nagi_callingpres: 0\nagi_callingani2: 0\nagi_callington: 0\n"
+    "agi_callingtns: 0\nagi_dnid: unknown\nagi_rdnis: unknown\nagi_context: screen-fast\n"
+    "agi_extension: {ext}\nagi_priority: 5\nagi_enhanced: 0.0\nagi_accountcode: \n"
+    "agi_threadid: 140435055912640\nagi_arg_1: inbound\n\n"
+)
+
+
+class Call(asyncio.Protocol):
+    def __init__(self, opening: bytes, done: asyncio.Future[int]) -> None:
+        self.opening, self.done, self.buffer, self.commands = opening, done, b"", 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(self.opening)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\n" in self.buffer:
+            _, self.buffer = self.buffer.split(b"\n", 1)
+            self.commands += 1
+            self.transport.write(b"200 result=1\n")  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.commands)
+
+
+async def drive(port: int, numbers: list[str], calls: int, concurrency: int) -> list[float]:
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    counter = iter(range(calls))
+    bad = 0
+
+    async def worker() -> None:
+        nonlocal bad
+        for n in counter:
+            opening = ENV.format(cid=numbers[n % len(numbers)], ext="31201234567").encode()
+            done: asyncio.Future[int] = loop.create_future()
+            started = time.perf_counter()
+            await loop.create_connection(lambda: Call(opening, done), "127.0.0.1", port)
+            if await done != 6:
+                bad += 1
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if bad:
+        raise SystemExit(f"{bad} calls did not get all six variables")
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=40_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--transport", choices=["tcp", "unix"], default="tcp",
+                        help="how the server reaches Redis (loopback TCP or the unix socket)")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    with throwaway_redis() as redis:
+        store = Store.from_url(redis.url)
+        listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(100_000)]
+        store.apply_snapshot("bench", [
+            Entry(key=n, is_prefix=False, category=Category.REVOKED,
+                  applies_to=AppliesTo.BOTH, source="bench") for n in listed])
+        # Half the calls from listed numbers, half from clean ones.
+        numbers = [("+" + listed[i]) if i % 2 else f"+3120{rng.randrange(10**7):07d}"
+                   for i in range(5000)]
+        port = free_port()
+        url = redis.url if args.transport == "tcp" else f"unix://{redis.socket_path.resolve()}"
+        env = {**os.environ, "CALLSCREEN_REDIS_URL": url, "CALLSCREEN_LOG_LEVEL": "WARNING",
+               "CALLSCREEN_MAX_CALLS": "100000", "CALLSCREEN_LOOKUP_TIMEOUT_MS": "1000"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
+             "--metrics-listen", "off"], env=env, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("fastagi did not start") from None
+                    time.sleep(0.05)
+            try:
+                import uvloop
+                runner = uvloop.run
+            except ImportError:
+                runner = asyncio.run
+            runner(drive(port, numbers, 2000, args.concurrency))  # warm-up
+            cpu_before, wall_before = cpu_seconds(server.pid), time.perf_counter()
+            latencies = runner(drive(port, numbers, args.calls, args.concurrency))
+            cpu = cpu_seconds(server.pid) - cpu_before
+            wall = time.perf_counter() - wall_before
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        reference = redis_benchmark_mget(redis.port)
+    latencies.sort()
+    print(f"FastAGI, {args.calls} calls, {args.concurrency} concurrent, 100,000 listed numbers,"
+          f" Redis over {args.transport}")
+    print(f"  server CPU: {cpu:.2f} s -> {args.calls / cpu:,.0f} calls per second of server CPU"
+          "   (goal >= 10,000)")
+    print(f"  wall: {wall:.2f} s -> {args.calls / wall:,.0f} calls/s with client and server"
+          " sharing 2 cores")
+    print(f"  latency per call (connect to close): p50 {percentile(latencies, .5) * 1000:.2f} ms,"
+          f" p99 {percentile(latencies, .99) * 1000:.2f} ms   (goal p99 < 2 ms)")
+    print(f"  reference: {reference}")
+
+
+if __name__ == "__main__":
+    main()
