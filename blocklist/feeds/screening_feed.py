@@ -33,6 +33,7 @@ from typing import IO, Any
 from blocklist.entries import Entry
 from blocklist.errors import CallscreenError, ConfigError, FeedError, InvalidEntryError
 from blocklist.feeds.collector import Collector
+from blocklist.feeds.json_layout import record_lines
 from blocklist.feeds.model import SOURCE_PATTERN, FeedHeader, FeedMode, Limits, Op, ParsedFeed
 from blocklist.feeds.numbering import complete_number, exact_key, prefix_key, range_keys
 from blocklist.feeds.rows import (
@@ -89,7 +90,7 @@ def parse_screening_feed(
         raise FeedError(f"{FORMAT} document: \"records\" must be a list")
     header = _read_header(document["feed"], plan_for, default_region)
     reader = _RowReader(header, plan_for(header.region), limits, today, added_by)
-    return reader.read_document(records, _record_lines(text, len(records)))
+    return reader.read_document(records, record_lines(text, len(records)))
 
 
 class _RowReader:
@@ -275,45 +276,6 @@ def _read_header(
     if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
         raise FeedError(f"feed sha256 {sha256!r} is not 64 hex digits")
     return FeedHeader(FORMAT, source, FeedMode(mode), region, moment, count, sha256)
-
-
-def _record_lines(text: str, count: int) -> list[int]:
-    """The line on which each element of the top-level `records` array starts."""
-    decoder = json.JSONDecoder()
-    lines: list[int] = []
-    for position in _records_positions(text, decoder):
-        lines.append(text.count("\n", 0, position) + 1)
-    # A document with "records" twice: json keeps the last; fall back to record numbers.
-    return lines if len(lines) == count else list(range(1, count + 1))
-
-
-def _records_positions(text: str, decoder: json.JSONDecoder) -> Iterator[int]:
-    """Walk the top-level object of an already validated document with `raw_decode`."""
-    index = _skip_space(text, text.index("{") + 1)
-    while index < len(text) and text[index] != "}":
-        key, index = decoder.raw_decode(text, index)
-        index = _skip_space(text, _skip_space(text, index) + 1)  # past the colon
-        if key == "records" and text.startswith("[", index):
-            index = _skip_space(text, index + 1)
-            while not text.startswith("]", index):
-                yield index
-                _, index = decoder.raw_decode(text, index)
-                index = _skip_separator(text, index)
-            index += 1
-        else:
-            _, index = decoder.raw_decode(text, index)
-        index = _skip_separator(text, index)
-
-
-def _skip_space(text: str, index: int) -> int:
-    while index < len(text) and text[index] in " \t\r\n":
-        index += 1
-    return index
-
-
-def _skip_separator(text: str, index: int) -> int:
-    index = _skip_space(text, index)
-    return _skip_space(text, index + 1) if text.startswith(",", index) else index
 
 
 def _decode(data: bytes) -> str:
