@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task", choices=["counts", "rebuild", "purge-expired"])
     p.set_defaults(func=cmd_maintain)
 
+    from blocklist.sync.commands import register as register_sync
+
+    register_sync(sub)
     for plugin in entry_points(group="callscreen.commands"):
         register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
         register = plugin.load()

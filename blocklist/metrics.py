@@ -65,3 +65,28 @@ ENTRIES = Gauge(
     ["source", "category"],
     multiprocess_mode="livemax",
 )
+
+# -- feed sync -----------------------------------------------------------------------------
+
+FEED_LAST_SUCCESS = Gauge(
+    "callscreen_feed_last_success_timestamp_seconds",
+    "When each feed last synced successfully (applied, or unchanged), Unix time; by feed id.",
+    ["feed"],
+    multiprocess_mode="max",
+)
+FEED_SYNC_SECONDS = Histogram(
+    "callscreen_feed_sync_seconds",
+    "Feed sync duration (download, parse, guard, apply), by feed id.",
+    ["feed"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+FEED_ROWS_REJECTED = Counter(
+    "callscreen_feed_rows_rejected",
+    "Feed rows refused by the parser (bad number, protected number, ...), by feed id.",
+    ["feed"],
+)
+FEED_SYNCS = Counter(
+    "callscreen_feed_syncs",
+    "Feed syncs by feed id and outcome (ok, unchanged, refused, failed, dry-run).",
+    ["feed", "outcome"],
+)

@@ -68,6 +68,8 @@ class Settings:
     report_listing_days: int = 30
     audit_max_events: int = 100_000  # the audit stream is trimmed to about this many
     api_max_upload_bytes: int = 64 * 1024 * 1024  # bulk imports through the admin API
+    feeds_file: str | None = None  # feed configurations stored at first start (JSON)
+    feed_sync: bool = True  # the API process runs the feed scheduler
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -147,4 +149,6 @@ class Settings:
             report_listing_days=int(number("REPORT_LISTING_DAYS", 30, 1, 3650)),
             audit_max_events=int(number("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000)),
             api_max_upload_bytes=int(number("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024),
+            feeds_file=get("FEEDS_FILE"),
+            feed_sync=(get("FEED_SYNC") or "on").lower() not in ("off", "0", "false", "no"),
         )
