@@ -101,6 +101,39 @@ def is_possible_international(number_digits: str) -> bool:
     return len(national) in lengths and pattern.fullmatch(national) is not None
 
 
+class _ShortCodes:
+    """A region's emergency numbers and short codes, from phonenumbers' short metadata."""
+
+    def __init__(self, region: str) -> None:
+        _, _, _, emergency, short_code, exact = data.REGIONS[region]
+        self._emergency = re.compile(emergency) if emergency else None
+        self._exact = exact
+        self._short_code = re.compile(short_code) if short_code else None
+
+    def emergency(self, national: str) -> bool:
+        """phonenumbers' connects_to_emergency_number: a prefix match, except where the
+        region's emergency numbers must match exactly."""
+        if self._emergency is None:
+            return False
+        hit = self._emergency.fullmatch if self._exact else self._emergency.match
+        return hit(national) is not None
+
+    def matches(self, national: str) -> bool:
+        if self.emergency(national):
+            return True
+        return self._short_code is not None and self._short_code.fullmatch(national) is not None
+
+
+@cache
+def _short_codes(region: str) -> _ShortCodes:
+    return _ShortCodes(region)
+
+
+@cache
+def _regions_of(cc: str) -> tuple[str, ...]:
+    return tuple(region for region, facts in data.REGIONS.items() if facts[0] == cc)
+
+
 class NumberPlan:
     """How numbers are written in one region, and which ones are protected there.
 
@@ -113,14 +146,11 @@ class NumberPlan:
         facts = data.REGIONS.get(region)
         if facts is None:
             raise ConfigError(f"unknown region {region!r}: expected an ISO 3166 alpha-2 code")
-        cc, intl, trunk, emergency, short_code, emergency_exact = facts
+        cc, intl, trunk = facts[0], facts[1], facts[2]
         self.region = region
         self.country_code = cc
         self._intl = re.compile(intl) if intl else None
         self._trunk = re.compile(trunk) if trunk else None
-        self._emergency = re.compile(emergency) if emergency else None
-        self._emergency_exact = emergency_exact
-        self._short_code = re.compile(short_code) if short_code else None
         exact: set[str] = set()
         prefixes: list[str] = []
         for text in protected:
@@ -175,15 +205,7 @@ class NumberPlan:
 
     def is_short_code(self, national: str) -> bool:
         """True for the region's emergency numbers and short codes (112, 116123, 1400...)."""
-        if self._emergency is not None:
-            hit = (
-                self._emergency.fullmatch(national)
-                if self._emergency_exact
-                else self._emergency.match(national)
-            )
-            if hit is not None:
-                return True
-        return self._short_code is not None and self._short_code.fullmatch(national) is not None
+        return _short_codes(self.region).matches(national)
 
     def is_protected_digits(self, number_digits: str) -> bool:
         """True when international digits are a configured protected number or in a block."""
@@ -192,18 +214,22 @@ class NumberPlan:
         return any(number_digits.startswith(p) for p in self._protected_prefixes)
 
     def covers_protected(self, prefix_digits: str) -> bool:
-        """True when a block of numbers starting with these digits holds a protected number."""
+        """True when a block of numbers starting with these digits holds a protected number:
+        a configured one (helplines), or an emergency number of the block's country written
+        after its country code (`+31 112...`, matched as phonenumbers' emergency matching
+        does). Other short codes are dialled nationally and read as protected before they
+        could ever become E.164, so a block can't cover them; checking them here would refuse
+        ordinary blocks such as a US NPA-NXX (`+1 212 555`, also a valid US SMS short code)."""
         if any(p.startswith(prefix_digits) or prefix_digits.startswith(p)
                for p in self._protected_prefixes):
             return True
         if any(n.startswith(prefix_digits) for n in self._protected_exact):
             return True
         split = split_country_code(prefix_digits)
-        if split is not None and split[0] == self.country_code:
-            # A block like +31 112... would cover 112 dialled without the trunk prefix.
-            national = split[1]
-            return any(self.is_short_code(national[:n]) for n in range(2, len(national) + 1))
-        return False
+        if split is None:
+            return False
+        cc, national = split
+        return any(_short_codes(region).emergency(national) for region in _regions_of(cc))
 
     # -- the admin side ------------------------------------------------------------------
 

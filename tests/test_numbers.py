@@ -163,3 +163,19 @@ def test_numbering_data_matches_installed_phonenumbers(repo_root) -> None:
     tool = runpy.run_path(str(repo_root / "tools" / "gen-numbering-data"), run_name="gen")
     committed = (repo_root / "blocklist" / "_numbering_data.py").read_text()
     assert tool["render"]() == committed, "run tools/gen-numbering-data and commit the result"
+
+
+@pytest.mark.parametrize(
+    ("region", "text", "digits"),
+    [("US", "+1 212 555 xxxx", "1212555"), ("US", "+1 212 555 1xxx", "12125551"),
+     ("GB", "+44 20 7946 0xxx", "4420794600"[:9])],
+)
+def test_ordinary_blocks_are_accepted(region: str, text: str, digits: str) -> None:
+    """NPA-NXX and other ordinary blocks are not mistaken for short codes."""
+    assert NumberPlan(region).parse_prefix(text, min_national_digits=6) == digits
+
+
+def test_foreign_emergency_block_is_refused() -> None:
+    """A block starting with another country's emergency number is refused, too."""
+    with pytest.raises(ProtectedNumberError):
+        NL.parse_prefix("+44 999 123x")

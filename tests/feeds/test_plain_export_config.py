@@ -41,11 +41,6 @@ def test_plain_list_prefix_limit_is_configurable(parse: Parse) -> None:
     assert keys(feed) == ["+1800*"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: NumberPlan.covers_protected takes the 4-6 digit start of any US national"
-    " number for a short code, so every NPA-NXX block is refused",
-)
 def test_us_six_digit_dno_prefix_is_accepted(parse: Parse) -> None:
     """A US DNO list's NPA-NXX prefix (+1 212 555) is a block of ordinary numbers."""
     feed = parse(b"+1 212 555 xxxx\n", "plain", source="dno-us", region="US", category="dno")
