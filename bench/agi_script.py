@@ -1,0 +1,117 @@
+"""The per-call AGI script: median wall time and peak memory per call.
+
+Goal (BRIEF.md): at most 30 ms wall and 16 MB peak memory per call, median. Installs the
+project (not editable, as an operator would) with its one call-path dependency (hiredis) into
+a throwaway virtual environment, then runs `callscreen-agi` the way Asterisk does: a new
+process per call, the AGI environment on stdin, six SET VARIABLE exchanges, against a
+throwaway Redis holding 100,000 listed numbers. Wall time is from spawn to exit; peak memory
+is the child's maximum resident set size (wait4).
+
+    python bench/agi_script.py [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, redis_benchmark_mget, throwaway_redis
+
+from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.store.admin import Store
+
+OPENING = (
+    "agi_request: callscreen-agi\nagi_channel: PJSIP/trunk-00000001\nagi_language: nl\n"
+    "agi_type: PJSIP\nagi_uniqueid: 1795861289.1\nagi_version: 22.10.1\n"
+    "agi_callerid: {cid}\nagi_calleridname: Bench\nagi_callingpres: 0\nagi_callingani2: 0\n"
+    "agi_callington: 0\nagi_callingtns: 0\nagi_dnid: 31201234567\nagi_rdnis: unknown\n"
+    "agi_context: from-trunk\nagi_extension: 31201234567\nagi_priority: 2\nagi_enhanced: 0.0\n"
+    "agi_accountcode: \nagi_threadid: 140435055912640\nagi_arg_1: inbound\n\n"
+)
+
+
+def install(venv: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "--no-deps", str(ROOT), "hiredis"], check=True)
+    return venv / "bin" / "callscreen-agi"
+
+
+def one_call(script: Path, env: dict[str, str], number: str,
+             report: Path) -> tuple[float, int, bytes]:
+    """One call; peak memory comes from GNU time (`%M`), since the rusage of a child forked
+    from this (large) bench process would count the bench's own pages."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(report), str(script),
+                             "inbound"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env)
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(OPENING.format(cid=number).encode())
+    proc.stdin.flush()
+    answer = b""
+    for _ in range(6):
+        answer += proc.stdout.readline()
+        proc.stdin.write(b"200 result=1\n")
+        proc.stdin.flush()
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit(f"callscreen-agi exited with {proc.returncode}")
+    elapsed = time.perf_counter() - started
+    proc.stdout.close()
+    return elapsed, int(report.read_text().split()[-1]), answer  # KiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+    rng = random.Random(11)
+    with throwaway_redis() as redis, tempfile.TemporaryDirectory() as tmp:
+        store = Store.from_url(redis.url)
+        listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(100_000)]
+        store.apply_snapshot("bench", [
+            Entry(key=n, is_prefix=False, category=Category.REVOKED,
+                  applies_to=AppliesTo.BOTH, source="bench") for n in listed])
+        if not Path("/usr/bin/time").exists():
+            raise SystemExit("GNU time is needed for peak memory: apt-get install time")
+        script = install(Path(tmp) / "venv")
+        env = {"PATH": os.environ.get("PATH", ""), "CALLSCREEN_REDIS_URL": redis.url,
+               "CALLSCREEN_REGION": "NL", "CALLSCREEN_LOOKUP_TIMEOUT_MS": "200"}
+        for n in range(10):  # warm the page cache
+            one_call(script, env, "+" + listed[n], Path(tmp) / "time.txt")
+        walls, peaks = [], []
+        blocked = 0
+        for n in range(args.calls):
+            number = "+" + listed[n] if n % 2 else f"+3120{rng.randrange(10**7):07d}"
+            wall, peak, answer = one_call(script, env, number, Path(tmp) / "time.txt")
+            walls.append(wall)
+            peaks.append(peak)
+            blocked += b'SCREEN_ACTION "block"' in answer
+        if blocked != args.calls // 2:
+            raise SystemExit(f"expected {args.calls // 2} blocks, got {blocked}")
+        bare = []
+        for _ in range(30):
+            started = time.perf_counter()
+            subprocess.run([str(Path(tmp) / "venv" / "bin" / "python"), "-c", ""], check=True)
+            bare.append(time.perf_counter() - started)
+        reference = redis_benchmark_mget(redis.port)
+    walls.sort()
+    print(f"callscreen-agi, {args.calls} calls (half of them listed numbers), 100,000 listed")
+    print(f"  wall per call: median {statistics.median(walls) * 1000:.1f} ms,"
+          f" p90 {walls[int(len(walls) * .9)] * 1000:.1f} ms   (goal median <= 30 ms)")
+    print(f"  peak memory per call: median {statistics.median(peaks) / 1024:.1f} MB,"
+          f" max {max(peaks) / 1024:.1f} MB   (goal median <= 16 MB)")
+    print(f"  for scale: a bare `python -c ''` from the same venv takes"
+          f" {statistics.median(bare) * 1000:.1f} ms (median)")
+    print(f"  reference: {reference}")
+
+
+if __name__ == "__main__":
+    main()
