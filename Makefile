@@ -1,5 +1,5 @@
-# The two commands of the README: `make run` and `make check`. Everything else is a helper.
-.PHONY: run check lint types test e2e bench bootstrap prompts
+# Shortcuts. The README's two commands are tools/run and tools/check (no make needed).
+.PHONY: run check quick lint types test e2e bench bootstrap prompts numbering-data
 
 BIN := .venv/bin
 
@@ -7,11 +7,17 @@ bootstrap:
 	@tools/bootstrap
 
 ## Run the service: FastAGI server, admin API and metrics; embedded Redis unless CALLSCREEN_REDIS_URL is set.
-run: bootstrap
-	$(BIN)/callscreen run
+run:
+	tools/run
 
-## Lint, types and the whole test suite (the tests start their own Redis).
-check: bootstrap lint types test
+## Everything CI runs: lint, types, the test suite (it starts its own Redis), then the
+## end-to-end suite on a real Asterisk (root; builds or reuses a Debian sid chroot).
+check:
+	tools/check
+
+## The same without the end-to-end suite: the quick loop while developing.
+quick:
+	tools/check --quick
 
 lint:
 	$(BIN)/ruff check .
@@ -26,8 +32,12 @@ test:
 e2e: bootstrap
 	tools/e2e/run
 
+## The benchmarks of BRIEF.md's performance goals; each prints its figures.
 bench: bootstrap
-	$(BIN)/python bench/run_all.py
+	cd bench && ../$(BIN)/python agi_script.py && ../$(BIN)/python fastagi.py && ../$(BIN)/python sync.py
+
+numbering-data: bootstrap
+	$(BIN)/python tools/gen-numbering-data
 
 prompts:
 	tools/make-prompts
