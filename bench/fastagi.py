@@ -73,7 +73,8 @@ async def drive(port: int, numbers: list[str], calls: int, concurrency: int,
             opening = ENV.format(cid=numbers[n % len(numbers)], ext="31201234567").encode()
             done: asyncio.Future[int] = loop.create_future()
             started = time.perf_counter()
-            await loop.create_connection(lambda: Call(opening, done), "127.0.0.1", port)
+            await loop.create_connection(
+                lambda opening=opening, done=done: Call(opening, done), "127.0.0.1", port)
             if await done != 6:
                 bad += 1
             latencies.append(time.perf_counter() - started)
@@ -156,7 +157,8 @@ def main() -> None:
             before = decision_buckets(metrics_port)
             paced = runner(drive(port, numbers, 20 * args.concurrency * 10, args.concurrency,
                                  interval_s=0.05))
-            decided = {le: n - before.get(le, 0) for le, n in decision_buckets(metrics_port).items()}
+            after = decision_buckets(metrics_port)
+            decided = {le: n - before.get(le, 0) for le, n in after.items()}
         finally:
             server.terminate()
             server.wait(timeout=20)
@@ -169,7 +171,8 @@ def main() -> None:
     print(f"  wall: {wall:.2f} s -> {args.calls / wall:,.0f} calls/s with client and server"
           " sharing 2 cores")
     print(f"  saturated ({args.concurrency} back-to-back callers): per call (connect to close)"
-          f" p50 {percentile(latencies, .5) * 1000:.2f} ms, p99 {percentile(latencies, .99) * 1000:.2f} ms")
+          f" p50 {percentile(latencies, .5) * 1000:.2f} ms,"
+          f" p99 {percentile(latencies, .99) * 1000:.2f} ms")
     paced.sort()
     rate = 20 * args.concurrency
     print(f"  {args.concurrency} concurrent callers at {rate} calls/s: per call (connect to"
