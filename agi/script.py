@@ -35,8 +35,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 def _readline(stream: BinaryIO) -> str:
     raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -72,7 +70,9 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
     )
     replies: list[object] = []
     if screening.commands:
-        address = RedisAddress.from_url(settings.redis_url or DEFAULT_REDIS_URL)
+        # Unset: the embedded Redis of `callscreen run` on this machine.
+        url = settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+        address = RedisAddress.from_url(url)
         try:
             replies = BlockingConnection(address, settings.lookup_timeout_s).run(
                 screening.commands

@@ -1,0 +1,81 @@
+"""`callscreen run`: the whole service from one command, with its embedded Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from blocklist.redis_server import free_port
+from tests.agi.asterisk_peer import call_fastagi, environment
+
+
+def start(data_dir: Path, ports: dict[str, int]) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLSCREEN_")}
+    env.update({
+        "CALLSCREEN_DATA_DIR": str(data_dir),
+        "CALLSCREEN_EMBEDDED_REDIS_PORT": str(ports["redis"]),
+        "CALLSCREEN_FASTAGI_LISTEN": f"127.0.0.1:{ports['agi']}",
+        "CALLSCREEN_METRICS_LISTEN": f"127.0.0.1:{ports['metrics']}",
+        "CALLSCREEN_API_LISTEN": f"127.0.0.1:{ports['api']}",
+        "CALLSCREEN_LOG_LEVEL": "WARNING",
+    })
+    return subprocess.Popen([sys.executable, "-m", "blocklist.cli", "run"], env=env)
+
+
+def wait_up(proc: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{ports['api']}/healthz", timeout=1).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{ports['metrics']}/metrics",
+                                   timeout=1).close()
+            return
+        except OSError:
+            assert proc.poll() is None, "callscreen run exited"
+            assert time.monotonic() < deadline, "callscreen run did not come up in 30 s"
+            time.sleep(0.1)
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLSCREEN_")}
+    env["CALLSCREEN_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "blocklist.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_run_serves_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    """callscreen run starts Redis, FastAGI and the API; entries survive a restart."""
+    ports = {name: free_port() for name in ("redis", "agi", "metrics", "api")}
+    proc = start(tmp_path, ports)
+    try:
+        wait_up(proc, ports)
+        added = cli(tmp_path, "entry", "add", "085 555 0101", "--category", "revoked")
+        assert added.returncode == 0, added.stderr
+        conv = call_fastagi(ports["agi"], environment(callerid="+31855550101",
+                                                       args=("inbound",)))
+        assert conv.variables["SCREEN_ACTION"] == "block"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    assert (tmp_path / "redis" / "appendonlydir").exists()
+    proc = start(tmp_path, ports)
+    try:
+        wait_up(proc, ports)
+        checked = cli(tmp_path, "check", "+31855550101", "--direction", "inbound")
+        assert checked.returncode == 0, checked.stderr
+        assert "BLOCK" in checked.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+
+
+def test_cli_without_redis_says_how_to_fix(tmp_path: Path) -> None:
+    """With no Redis configured and none running, commands fail with a clear message."""
+    result = cli(tmp_path, "check", "+31855550101", "--direction", "inbound")
+    assert result.returncode == 1
+    assert "CALLSCREEN_REDIS_URL" in result.stderr and "callscreen run" in result.stderr
