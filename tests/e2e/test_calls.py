@@ -172,6 +172,29 @@ def test_redis_down_calls_connect_degraded_then_screening_resumes(
     screened(o, "block", category="revoked")
 
 
+def test_redis_hanging_calls_connect_degraded_then_screening_resumes(
+    calls: Calls, redis: Redis
+) -> None:
+    """With Redis hanging (SIGSTOP: it accepts connections and never answers), calls still
+    connect, decided within the lookup budget as allow, degraded; after SIGCONT the revoked
+    caller is rejected again."""
+    redis.freeze()
+    try:
+        o = calls.inbound(REVOKED, SUBSCRIBER)
+        connected(o)
+        screened(o, "allow", status="degraded")
+    finally:
+        redis.thaw()
+    deadline = time.monotonic() + 15
+    while True:
+        o = calls.inbound(REVOKED, SUBSCRIBER, expect_answer=False)
+        if o.final == REJECTED or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    rejected_before_ringing(o)
+    screened(o, "block", category="revoked")
+
+
 def _list_covering_block(redis: Redis) -> None:
     from blocklist.entries import AppliesTo, Category, Entry
     from blocklist.store.admin import Store

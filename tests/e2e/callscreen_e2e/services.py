@@ -66,7 +66,19 @@ class Redis:
         stop(self.proc)
         self.proc = None
 
+    def freeze(self) -> None:
+        """Make Redis hang (SIGSTOP): connections open, nothing answers, like an overloaded
+        or wedged server; unlike stop(), only a time budget notices it."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def cleanup(self) -> None:
+        if self.proc is not None:
+            self.thaw()
         self.stop(keep_data=False)
         remove_tree(self.dir)
 
