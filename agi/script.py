@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from agi.call import BadRequestError, answer_lines, request_from
+from agi.call import BadRequestError, mset_line, request_from, set_variable_lines
 from agi.protocol import (
     MAX_LINE_BYTES,
     AgiProtocolError,
@@ -93,16 +93,26 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
 
 
 def converse(decision: Decision, stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Send the SET VARIABLE commands one at a time, each after the last one's reply."""
+    """Send the answer: one `EXEC MSet`, or, if Asterisk refuses it (or a value needs exact
+    quoting), the six `SET VARIABLE` commands one at a time, each after the last one's reply.
+    """
     replies = ReplyReader()
-    for line in answer_lines(decision):
+
+    def send(line: str) -> bool:
         stdout.write(line.encode())
         stdout.flush()
         reply = None
         while reply is None:
             reply = replies.feed(_readline(stdin))
         if not reply.ok:
-            _log(f"Asterisk answered {reply.text.splitlines()[0][:80]!r} to {line.split()[2]}")
+            _log(f"Asterisk answered {reply.text.splitlines()[0][:80]!r} to {line.split()[1]}")
+        return reply.ok
+
+    first = mset_line(decision)
+    if first is not None and send(first):
+        return
+    for line in set_variable_lines(decision):
+        send(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,14 @@ def environment(*, callerid: str = "+15551230000", extension: str = "49151123456
 Responder = Callable[[int, str], list[str]]
 
 
-def always_ok(_index: int, _command: str) -> list[str]:
+def always_ok(_index: int, command: str) -> list[str]:
+    return ["200 result=0" if command.startswith("EXEC") else "200 result=1"]
+
+
+def without_mset(index: int, command: str) -> list[str]:
+    """An Asterisk that refuses MSet (as on a dead channel): the answer must fall back."""
+    if command.startswith("EXEC MSet"):
+        return ["511 Command Not Permitted on a dead channel or intercept routine"]
     return ["200 result=1"]
 
 
@@ -56,10 +63,24 @@ class Conversation:
     closed_by_peer: bool = False
 
 
+def parse_mset(command: str) -> dict[str, str]:
+    """Parse `EXEC MSet "A=1,B=2"` as Asterisk would: AGI's quoting, then MSet's `,` and `=`."""
+    assert command.startswith("EXEC MSet "), command
+    argument = _unquote(command[10:])
+    assert '"' not in argument and "|" not in argument and "\\" not in argument, argument
+    pairs = [item.partition("=") for item in argument.split(",")]
+    assert all(sep for _, sep, _ in pairs), argument
+    return {name: value for name, _, value in pairs}
+
+
 def parse_set_variable(command: str) -> tuple[str, str]:
     """Parse `SET VARIABLE NAME "value"` the way Asterisk's argument parser does."""
     assert command.startswith("SET VARIABLE "), command
     name, _, rest = command[13:].partition(" ")
+    return name, _unquote(rest)
+
+
+def _unquote(rest: str) -> str:
     assert rest.startswith('"') and rest.endswith('"'), rest
     out, escaped = [], False
     for ch in rest[1:-1]:
@@ -69,9 +90,9 @@ def parse_set_variable(command: str) -> tuple[str, str]:
         elif ch == "\\":
             escaped = True
         else:
-            assert ch != '"', f"unescaped quote in {command!r}"
+            assert ch != '"', f"unescaped quote in {rest!r}"
             out.append(ch)
-    return name, "".join(out)
+    return "".join(out)
 
 
 def converse(read: Callable[[], bytes], write: Callable[[bytes], None], opening: bytes,
@@ -87,10 +108,13 @@ def converse(read: Callable[[], bytes], write: Callable[[bytes], None], opening:
         command = line.decode().rstrip("\n")
         assert "\r" not in command and "\n" not in command
         conv.commands.append(command)
-        if command.startswith("SET VARIABLE "):
-            name, value = parse_set_variable(command)
-            conv.variables[name] = value
         reply = responder(len(conv.commands) - 1, command)
+        if reply[-1].startswith("200"):  # what Asterisk did, not what was asked
+            if command.startswith("SET VARIABLE "):
+                name, value = parse_set_variable(command)
+                conv.variables[name] = value
+            elif command.startswith("EXEC MSet "):
+                conv.variables.update(parse_mset(command))
         write(("\n".join(reply) + "\n").encode())
     return conv
 

@@ -19,7 +19,7 @@ import pytest
 from blocklist.entries import AppliesTo, Category, Entry, Mode
 from blocklist.redis_server import free_port
 from blocklist.store.admin import Store
-from tests.agi.asterisk_peer import USAGE_520, call_fastagi, environment
+from tests.agi.asterisk_peer import USAGE_520, call_fastagi, environment, without_mset
 from tests.store.test_wire import silent_server  # noqa: F401 - fixture
 
 
@@ -119,23 +119,24 @@ def test_allowed_calls(store: Store, server, callerid: str, args, reason: str) -
     conv = call_fastagi(server[0], environment(callerid=callerid.replace("\n", " "), args=args))
     assert conv.variables["SCREEN_ACTION"] == "allow"
     assert conv.variables["SCREEN_REASON"] == reason
-    assert all(c.startswith("SET VARIABLE SCREEN_") for c in conv.commands)
-    assert len(conv.commands) == 6
+    assert conv.commands and all(c.startswith("EXEC MSet SCREEN_") or
+                                 c.startswith('EXEC MSet "SCREEN_') for c in conv.commands)
+    assert len(conv.commands) == 1
 
 
 def test_hangup_notification_mid_call(store: Store, server) -> None:
     """An unprompted HANGUP line is not taken as a reply; every variable is still set."""
     listed(store, "31851234567", Category.REVOKED)
 
-    def responder(index: int, _command: str) -> list[str]:
-        if index == 0:
-            return ["HANGUP", "200 result=1"]
+    def responder(index: int, command: str) -> list[str]:
+        if command.startswith("EXEC MSet"):  # as Asterisk answers on a channel hung up
+            return ["HANGUP", "511 Command Not Permitted on a dead channel or intercept routine"]
         return ["200 result=1"]
 
     conv = call_fastagi(server[0], environment(callerid="+31851234567", args=("inbound",)),
                         responder)
     assert conv.variables["SCREEN_ACTION"] == "block"
-    assert len(conv.commands) == 6
+    assert [c.split()[0] for c in conv.commands] == ["EXEC"] + ["SET"] * 6
     assert metric(server[1], "callscreen_agi_errors_total", kind="hangup") >= 1
 
 
@@ -146,7 +147,27 @@ def test_511_and_520_replies(server) -> None:
                 2: USAGE_520}.get(index, ["200 result=1"])
 
     conv = call_fastagi(server[0], environment(args=("inbound",)), responder)
-    assert len(conv.commands) == 6
+    assert len(conv.commands) == 7  # MSet refused, then six SET VARIABLEs
+    assert set(conv.variables) == {"SCREEN_ACTION", "SCREEN_NUMBER", "SCREEN_PROMPT",
+                                   "SCREEN_REASON", "SCREEN_STATUS"}  # CATEGORY got the 520
+
+
+def test_answer_is_one_mset(server) -> None:
+    """The whole answer is one EXEC MSet round trip when Asterisk accepts it."""
+    conv = call_fastagi(server[0], environment(callerid="+31201111111", args=("inbound",)))
+    assert len(conv.commands) == 1 and conv.commands[0].startswith("EXEC MSet ")
+    assert set(conv.variables) == {"SCREEN_ACTION", "SCREEN_CATEGORY", "SCREEN_NUMBER",
+                                   "SCREEN_PROMPT", "SCREEN_REASON", "SCREEN_STATUS"}
+
+
+def test_refused_mset_falls_back_to_set_variable(store: Store, server) -> None:
+    """When Asterisk refuses MSet, the six SET VARIABLEs carry the same answer."""
+    listed(store, "31851234567", Category.REVOKED)
+    opening = environment(callerid="+31851234567", args=("inbound",))
+    plain = call_fastagi(server[0], opening)
+    fallback = call_fastagi(server[0], opening, without_mset)
+    assert fallback.variables == plain.variables
+    assert fallback.variables["SCREEN_ACTION"] == "block"
 
 
 def test_caller_disconnects_mid_call(server) -> None:
@@ -256,7 +277,7 @@ def test_sigterm_lets_calls_in_flight_finish(redis_url: str) -> None:
         thread.join(10)
         assert proc.wait(timeout=15) == 0
         conv = result["conv"]
-        assert len(conv.commands) == 6  # type: ignore[attr-defined]
+        assert conv.variables["SCREEN_ACTION"] == "allow"  # type: ignore[attr-defined]
 
 
 def test_workers_share_the_port(store: Store, redis_url: str) -> None:

@@ -123,8 +123,22 @@ def test_error_replies_do_not_stop_the_answer(redis_url: str) -> None:
                 1: USAGE_520}.get(index, ["200 result=1"])
 
     conv = run_script(("inbound",), redis_url, responder=responder)
-    assert len(conv.commands) == 6
+    assert len(conv.commands) == 7  # MSet refused, then six SET VARIABLEs
+    assert conv.commands[0].startswith("EXEC MSet ")
     assert conv.variables["SCREEN_STATUS"] == "ok"
+
+
+def test_answer_is_one_mset_or_falls_back(store: Store, redis_url: str) -> None:
+    """One EXEC MSet carries the answer; refused, six SET VARIABLEs carry the same."""
+    from tests.agi.asterisk_peer import without_mset
+
+    listed(store, "31851234567", Category.REVOKED)
+    plain = run_script(("inbound",), redis_url, callerid="+31851234567")
+    assert len(plain.commands) == 1
+    fallback = run_script(("inbound",), redis_url, callerid="+31851234567",
+                          responder=without_mset)
+    assert fallback.variables == plain.variables
+    assert [c.split()[0] for c in fallback.commands] == ["EXEC"] + ["SET"] * 6
 
 
 def test_survives_sighup(redis_url: str) -> None:
@@ -138,15 +152,14 @@ def test_survives_sighup(redis_url: str) -> None:
     proc.send_signal(signal.SIGHUP)
     proc.stdin.write(environment(args=("inbound",), network=False))
     proc.stdin.flush()
-    lines = []
-    for _ in range(6):
-        lines.append(proc.stdout.readline())
-        proc.stdin.write(b"200 result=1\n")
-        proc.stdin.flush()
+    line = proc.stdout.readline()
+    proc.stdin.write(b"200 result=0\n")
+    proc.stdin.flush()
     proc.stdin.close()
     assert proc.wait(timeout=10) == 0
     proc.stdout.close()
-    assert all(line.startswith(b"SET VARIABLE SCREEN_") for line in lines)
+    assert line.startswith(b"EXEC MSet SCREEN_ACTION=allow,") or line.startswith(
+        b'EXEC MSet "SCREEN_ACTION=allow,')
 
 
 def test_truncated_environment_exits_nonzero(redis_url: str) -> None:
