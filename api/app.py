@@ -17,6 +17,7 @@ from api import (
     audit,
     bulk,
     entries,
+    feeds,
     health,
     keys,
     numbers,
@@ -40,8 +41,9 @@ subscriber settings; see why a number is allowed, warned or blocked; read the au
 
 **Access.** Every `/v1` endpoint needs an API key (`callscreen keys create`), sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: `read` (look up, list, export) <
-`write` (change entries, allowlists, subscribers; report; import) < `admin` (keys, audit,
-forced imports). 401: no valid key; 403: the role may not.
+`write` (change entries, allowlists, subscribers, feeds; report; import; sync) < `admin`
+(keys, audit, forced imports and syncs, feeds reading a local file or an environment
+variable). 401: no valid key; 403: the role may not.
 
 **Errors** are `application/problem+json` (RFC 9457); `detail` names the bad value.
 """
@@ -52,6 +54,7 @@ TAGS = [
     {"name": "allowlist", "description": "Numbers and blocks never screened."},
     {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
     {"name": "reports", "description": "Reports of scam numbers by subscribers."},
+    {"name": "feeds", "description": "Regulator feeds: configuration, run history, sync now."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "audit", "description": "Who changed what, when and why (admin)."},
     {"name": "health", "description": "Probes and metrics; no key needed."},
@@ -78,7 +81,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
-    for module in (numbers, bulk, entries, allowlist, subscribers, reports, keys, audit, health):
+    for module in (numbers, bulk, entries, allowlist, subscribers, reports, feeds, keys, audit,
+                   health):
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.datastructures import State
 
 from api.context import Context, get_context
 from api.models import Status
@@ -44,6 +45,11 @@ def metrics(request: Request, context: Ctx) -> Response:
         state.entries_counted_at = now
         refresh_entry_gauge(context)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def entries_changed(state: State) -> None:
+    """Recount `callscreen_entries` on the next scrape (a sync or a purge changed them)."""
+    state.entries_counted_at = float("-inf")
 
 
 def refresh_entry_gauge(context: Context) -> None:

@@ -1,6 +1,8 @@
 """The API under test: a real uvicorn server on a free port (one per session, in a thread),
 against the session's Redis, and httpx clients holding a key of each role. The `api`
-fixture flushes Redis (through `store`) and makes fresh keys for every test."""
+fixture flushes Redis (through `store`) and makes fresh keys for every test. The session's
+server runs no feed scheduler (a test's feeds sync when it says so); `serve` starts a server
+of its own for a test that needs other settings."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,6 +21,7 @@ from api.app import create_app
 from blocklist.settings import Settings
 from blocklist.store.admin import Store
 from blocklist.store.apikeys import Role, create_key
+from tests.sync.conftest import feed_server  # noqa: F401 (a fixture: feeds over real HTTP)
 
 UPLOAD_MAX_BYTES = 256 * 1024
 
@@ -26,17 +30,18 @@ UPLOAD_MAX_BYTES = 256 * 1024
 def api_settings(redis_url: str) -> Settings:
     return Settings(redis_url=redis_url, region="NL", lookup_timeout_s=0.5,
                     report_threshold=3, report_window_s=3600, report_listing_days=30,
-                    api_max_upload_bytes=UPLOAD_MAX_BYTES)
+                    api_max_upload_bytes=UPLOAD_MAX_BYTES, feed_sync=False)
 
 
-@pytest.fixture(scope="session")
-def api_url(api_settings: Settings) -> Iterator[str]:
-    """A uvicorn server running the app, on a socket bound before it starts."""
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """A uvicorn server running the app for `settings` (lifespan included), on a socket bound
+    before it starts; yields its URL and stops it on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(api_settings), log_level="warning", access_log=False,
+    config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False,
                             lifespan="on", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -52,6 +57,12 @@ def api_url(api_settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def api_url(api_settings: Settings) -> Iterator[str]:
+    with serve(api_settings) as url:
+        yield url
 
 
 @dataclass

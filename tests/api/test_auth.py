@@ -12,6 +12,7 @@ SUB = "+31612345678"
 OTHER = "+31205550199"
 FEED = (b'{"feed":{"format":"screening-feed/v1","source":"acm","mode":"delta"},"records":'
         b'[{"number":"+31855550102","category":"revoked","op":"add"}]}')
+FEED_CONFIG = {"url": "https://feeds.example.org/acm.csv", "format": "delimited"}
 
 # (method, path template as routed, concrete path, role needed, JSON body or raw bytes)
 ENDPOINTS = [
@@ -37,6 +38,12 @@ ENDPOINTS = [
      f"/v1/subscribers/{SUB}/allowlist/{OTHER}", "write", None),
     ("POST", "/v1/reports", "/v1/reports", "write", {"number": NUMBER, "reporter": SUB}),
     ("GET", "/v1/reports/{number}", f"/v1/reports/{NUMBER}", "read", None),
+    ("GET", "/v1/feeds", "/v1/feeds", "read", None),
+    ("GET", "/v1/feeds/{feed_id}", "/v1/feeds/acm", "read", None),
+    ("PUT", "/v1/feeds/{feed_id}", "/v1/feeds/acm", "write", FEED_CONFIG),
+    ("DELETE", "/v1/feeds/{feed_id}", "/v1/feeds/acm", "write", None),
+    ("GET", "/v1/feeds/{feed_id}/runs", "/v1/feeds/acm/runs", "read", None),
+    ("POST", "/v1/feeds/{feed_id}/sync", "/v1/feeds/acm/sync?dry_run=true", "write", None),
     ("GET", "/v1/keys", "/v1/keys", "admin", None),
     ("POST", "/v1/keys", "/v1/keys", "admin", {"name": "robot", "role": "read"}),
     ("DELETE", "/v1/keys/{key_id}", "/v1/keys/0123456789ab", "admin", None),
