@@ -1,4 +1,6 @@
 """The admin API application: `create_app(settings)` builds it; `callscreen api` serves it.
+Its lifespan runs the background work (`api.background`: feed scheduler, purge of expired
+entries).
 
 Handlers are plain functions (FastAPI runs them in its thread pool): the store is redis-py,
 blocking. The app owns the store it makes and closes it at shutdown; a store handed in
@@ -15,6 +17,7 @@ from fastapi import FastAPI
 from api import (
     allowlist,
     audit,
+    background,
     bulk,
     entries,
     feeds,
@@ -69,10 +72,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     the_store = store or Store.from_url(settings.redis_url, settings.key_prefix)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = await background.start(settings, the_store,
+                                       lambda: health.entries_changed(app.state))
         try:
             yield
         finally:
+            await tasks.stop()
             if owned:
                 the_store.close()
 

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from blocklist import metrics
 from blocklist.errors import CallscreenError
@@ -38,8 +38,10 @@ async def run_scheduler(
     *,
     tick_s: float = TICK_S,
     environ: Mapping[str, str] | None = None,
+    on_runs: Callable[[list[RunResult]], None] | None = None,
 ) -> None:
-    """Sync due feeds every `tick_s` seconds until `stop_event` is set."""
+    """Sync due feeds every `tick_s` seconds until `stop_event` is set; `on_runs` hears of
+    each tick's runs (on the event loop: keep it short)."""
     if settings.feeds_file:
         try:
             added = await asyncio.to_thread(seed_from_file, settings, store, settings.feeds_file)
@@ -49,7 +51,9 @@ async def run_scheduler(
             log.error("feeds file not loaded: %s", exc)
     while not stop_event.is_set():
         try:
-            await asyncio.to_thread(sync_due, settings, store, environ=environ)
+            results = await asyncio.to_thread(sync_due, settings, store, environ=environ)
+            if results and on_runs is not None:
+                on_runs(results)
         except CallscreenError as exc:
             log.warning("feed scheduler tick failed: %s", exc)
         with contextlib.suppress(TimeoutError):
