@@ -27,6 +27,15 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:src:<s>:metaidx     hash  JSON provenance -> meta id (deduplication)
     {cs}:src:<s>:metaseq     string  the last meta id handed out
     {cs}:meta                hash  `schema` version
+    {cs}:lock:apply          string  the apply lock (token, expiry); `{cs}:dirty` marks an
+                                   apply that did not finish (the next one rebuilds)
+
+Other parts of the store document their own keys, all under the same tag: API keys
+(`apikeys`), the audit stream (`audit`), reports (`reports`), feed configurations, state,
+run history and sync locks (`feeds`), locks of background work (`locks`).
+
+The call path reads all it needs in one round trip: `SCREENING_SCRIPT` (below), loaded once
+per connection and run with EVALSHA (the per-call script sends it with EVAL).
 
 A packed listing is one integer (a 24-bit listpack integer in Redis):
 bits 0-2 the category when the number calls, bits 3-5 when it is called (0 none, 1 revoked,
