@@ -186,7 +186,13 @@ class NumberPlan:
         stripped = text.strip()
         if stripped.lower() in _WITHHELD_WORDS:
             return Reading(None, Unreadable.WITHHELD)
-        cleaned = self._clean(stripped)
+        return self.read_cleaned(self._clean(stripped))
+
+    def read_cleaned(self, cleaned: str) -> Reading:
+        """`read` of a text already stripped of formatting (`_clean`); not cached.
+
+        The bulk path of a feed: its numbers rarely repeat, so caching them only costs.
+        """
         if _DIALLABLE.fullmatch(cleaned) is None:
             return Reading(None, Unreadable.INVALID)
         international = self._international_digits(cleaned)
@@ -211,7 +217,7 @@ class NumberPlan:
         """True when international digits are a configured protected number or in a block."""
         if number_digits in self._protected_exact:
             return True
-        return any(number_digits.startswith(p) for p in self._protected_prefixes)
+        return number_digits.startswith(self._protected_prefixes)
 
     def covers_protected(self, prefix_digits: str) -> bool:
         """True when a block of numbers starting with these digits holds a protected number:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from blocklist.errors import CallscreenError, InvalidEntryError, InvalidNumberError
 from blocklist.feeds.collector import Collector
@@ -35,6 +36,9 @@ _SHORT_SIDE = re.compile(r"\s*\d[\d\s]*")
 
 def split_cell(text: str, separators: Sequence[str] = DEFAULT_SEPARATORS) -> list[str]:
     """The non-empty items of one cell. `\\n` stands for every kind of line break."""
+    if "\r" not in text and not any(s in text for s in separators):  # one item: the common case
+        item = text.strip()
+        return [item] if item else []
     items = [text.replace("\r\n", "\n").replace("\r", "\n")]
     for separator in separators:
         items = [part for item in items for part in item.split(separator)]
@@ -53,19 +57,41 @@ def item_keys(
 
     With `block`, an item that is not a range is a prefix even without a wildcard.
     """
-    words = [w for w in range_words if w and w not in _DASHES]
-    if words:
-        pattern = "|".join(_word_pattern(w) for w in sorted(words, key=len, reverse=True))
-        parts = re.split(pattern, item, maxsplit=1, flags=re.IGNORECASE)
+    words, dashes, plain_is_number = _range_words(tuple(range_words))
+    if plain_is_number and not block:
+        spaced = item.replace(" ", "")
+        if spaced.isascii() and spaced.isdigit():
+            # Digits and spaces hold no range word, dash or wildcard: one number.
+            return [(exact_key(plan, item), False)]
+    if words is not None:
+        parts = words.split(item, maxsplit=1)
         if len(parts) == 2:
             return _word_range(plan, item, parts[0], parts[1], limits)
-    if any(w in _DASHES for w in range_words):
+    if dashes and not _DASHES.isdisjoint(item):
         found = _dash_range(plan, item)
         if found is not None:
             return range_keys(plan, found[0], found[1], limits)
     if block or _WILDCARD_TAIL.search(item):
         return [(prefix_key(plan, item, limits), True)]
     return [(exact_key(plan, item), False)]
+
+
+@lru_cache(maxsize=64)
+def _range_words(range_words: tuple[str, ...]) -> tuple[re.Pattern[str] | None, bool, bool]:
+    """(one pattern for the range words that are not dashes, or None; whether a dash is one;
+    whether an item of only digits and spaces can't hold any range word).
+
+    Compiled once per configuration: building it per item cost more than reading the number.
+    """
+    words = [w for w in range_words if w and w not in _DASHES]
+    pattern = None
+    if words:
+        joined = "|".join(_word_pattern(w) for w in sorted(words, key=len, reverse=True))
+        pattern = re.compile(joined, re.IGNORECASE)
+    plain_is_number = all(
+        any(not c.isspace() and c not in "0123456789" for c in w) for w in range_words if w
+    )
+    return pattern, any(w in _DASHES for w in range_words), plain_is_number
 
 
 def _word_pattern(word: str) -> str:

@@ -49,6 +49,12 @@ KNOWN_HEADERS: dict[str, str] = {
     **dict.fromkeys(("valid_until", "geldig tot", "einddatum", "end date"), "valid_until"),
 }
 
+# The cells a row's `RowFields` is made of. Rows of one decision repeat them, so each distinct
+# combination is read once (`FIELDS_MEMO_SIZE` at a time) and its fields, or the reason they
+# were refused, reused.
+_FIELD_CELLS = ("category", "applies_to", "reference", "reason", "listed_at", "valid_until")
+FIELDS_MEMO_SIZE = 4096
+
 
 def parse_delimited(
     data: bytes,
@@ -67,6 +73,7 @@ def parse_delimited(
     plan = plan_for(config.region)
     collector = Collector()
     columns: dict[str, int] | None = None
+    memo: dict[tuple[str | None, ...], RowFields | str] = {}
     last_line = 0
     try:
         for row in reader:
@@ -78,7 +85,7 @@ def parse_delimited(
                 continue
             collector.rows_read += 1
             cells = {name: row[i].strip() for name, i in columns.items() if i < len(row)}
-            _read_row(collector, line, cells, plan, config, source, today, added_by)
+            _read_row(collector, line, cells, plan, config, source, today, added_by, memo)
     except csv.Error as error:
         raise FeedError(f"CSV file: unreadable near line {last_line + 1} ({error})") from None
     if columns is None:
@@ -96,10 +103,22 @@ def _read_row(
     source: str,
     today: dt.date,
     added_by: str,
+    memo: dict[tuple[str | None, ...], RowFields | str],
 ) -> None:
     options = config.delimited
+    signature = tuple(map(cells.get, _FIELD_CELLS))
+    fields = memo.get(signature)
+    if fields is None:
+        if len(memo) >= FIELDS_MEMO_SIZE:
+            memo.clear()
+        try:
+            fields = memo[signature] = _fields(cells, config)
+        except CallscreenError as error:
+            fields = memo[signature] = str(error)
+    if isinstance(fields, str):
+        collector.error(line, fields)
+        return
     try:
-        fields = _fields(cells, config)
         if fields.expired(today):
             collector.skipped_expired += 1
             return
