@@ -54,6 +54,9 @@ def screened(o: Outcome, action: str, status: str = "ok", **fields: str) -> None
     assert (o.result["action"], o.result["status"]) == (action, status), f"{o}"
     for key, value in fields.items():
         assert o.result[key] == value, f"{key}: expected {value!r}:{o}"
+    # callscreen.conf's own NOTICE line (what operators grep for) says the same, once
+    assert [(s.get("action"), s.get("status")) for s in o.screenings] == [(action, status)], (
+        f"callscreen.conf logged {o.screenings}:{o}")
 
 
 def test_plain_call_without_screening(asterisk: Asterisk, sipp: Sipp) -> None:

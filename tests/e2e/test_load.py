@@ -90,6 +90,8 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
             time.sleep(3)  # the answerer keeps each ended call 2 s for retransmissions
             answered = callee.quit()
     results = asterisk.wait_results(offset, total, timeout_s=30)
+    screenings = Counter((s.get("action"), s.get("status"))
+                         for s in asterisk.screenings_since(offset))
     after_text = fastagi.metrics()
     after = metrics.buckets(after_text, HISTOGRAM)
 
@@ -107,5 +109,6 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
     assert answered.statistic("Successful call") == total, answered.describe()
     assert len(results) == total, f"Asterisk logged {len(results)} of {total} calls"
     assert outcomes == Counter({("allow", "ok", "ANSWER"): total}), dict(outcomes)
+    assert screenings == Counter({("allow", "ok"): total}), dict(screenings)
     assert metrics.counter(after_text, CALLS_TOTAL, status="degraded") == degraded_before
     assert seen[-1][1] >= total, f"the histogram counted {seen[-1][1]} of {total} decisions"

@@ -15,6 +15,8 @@ TEST_CONF = REPO / "asterisk-conf" / "test"
 PROJECT_DIALPLAN = REPO / "asterisk-conf" / "callscreen.conf"
 PROJECT_SOUNDS = REPO / "asterisk-conf" / "sounds"
 
+# The NOTICE line asterisk-conf/callscreen.conf logs for each screening (its operators' view).
+SCREENING_RE = re.compile(r"\bNOTICE\[.*\] Ext\. s: callscreen (?P<fields>direction=.*)$")
 RESULT_RE = re.compile(r"\bNOTICE\[.*\] Ext\. s: E2E-RESULT\|(?P<fields>.*)$")
 
 
@@ -190,6 +192,15 @@ class Asterisk:
             if match:
                 pairs = (item.partition("=") for item in match.group("fields").split("|"))
                 found.append(Result({k: v for k, _, v in pairs}))
+        return found
+
+    def screenings_since(self, offset: int) -> list[dict[str, str]]:
+        """The fields of callscreen.conf's own NOTICE lines (key=value, space separated)."""
+        found = []
+        for line in self.log_since(offset).splitlines():
+            match = SCREENING_RE.search(line)
+            if match:
+                found.append(dict(re.findall(r"(\w+)=(\S*)", match.group("fields"))))
         return found
 
     def wait_results(self, offset: int, count: int, timeout_s: float = 10) -> list[Result]:

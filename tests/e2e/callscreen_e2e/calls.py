@@ -28,6 +28,7 @@ class Outcome:
     caller_heard_s: float
     callee_heard_s: float
     result: Result | None
+    screenings: list[dict[str, str]]  # callscreen.conf's NOTICE lines for this call
     log: str
 
     @property
@@ -98,6 +99,7 @@ class Calls:
             results = self.asterisk.wait_results(offset, 1, timeout_s=10)
         outcome = Outcome(run, answered, caller_ear.audio_s, callee_ear.audio_s,
                        results[-1] if results else None,
+                       self.asterisk.screenings_since(offset),
                        _interesting(self.asterisk.log_since(offset)))
         print(f"\n    [{self.path}] {caller} -> {dialled}: {outcome.brief()}", end="")
         return outcome
