@@ -80,12 +80,19 @@ class Grouped:
         # Grouped by the last four digits as text while looping (cheaper than int() per row),
         # by bucket number after.
         by_suffix: dict[str, dict[str, str]] = {}
+        last: tuple[Any, ...] = ()
+        meta = ""
         for entry in entries:
             provenance = _PROVENANCE(entry)
-            meta = by_provenance.get(provenance)
-            if meta is None:
-                meta = by_provenance[provenance] = meta_json(entry)
-                metas[meta] = None
+            # Rows of one decision come together: comparing with the last provenance (by
+            # identity, mostly) is cheaper than hashing it, enums hash in Python.
+            if provenance != last:
+                last = provenance
+                cached = by_provenance.get(provenance)
+                if cached is None:
+                    cached = by_provenance[provenance] = meta_json(entry)
+                    metas[cached] = None
+                meta = cached
             key = entry.key
             if entry.is_prefix:
                 prefixes[key] = meta
@@ -184,6 +191,7 @@ class Merger:
         self.today = today
         self.metas = metas  # source -> meta id -> JSON
         self._codes: dict[tuple[tuple[str, str], ...], str | None] = {}
+        self._single: dict[str, dict[str, str | None]] = {}  # source -> meta id -> code
 
     def code(self, signature: tuple[tuple[str, str], ...]) -> str | None:
         """The packed listing for keys listed by these (source, meta id) pairs, or None."""
@@ -207,25 +215,36 @@ class Merger:
         given each source's fields there."""
         sets: dict[str, str] = {}
         dels: list[str] = []
-        if len(present) == 1:  # the common case: one source lists anything here
-            source, fields = present[0]
-            codes = {i: self.code(((source, i),)) for i in set(fields.values())}
-            if len(codes) == 1 and keys <= fields.keys():
-                (code,) = codes.values()
-                return ({}, list(keys)) if code is None else (dict.fromkeys(keys, code), [])
-            for key in keys:
-                meta_id = fields.get(key)
-                code = None if meta_id is None else codes[meta_id]
-                if code is None:
-                    dels.append(key)
-                else:
-                    sets[key] = code
-            return sets, dels
-        for key in keys:
+        # Keys listed by one source only (the common case: sources rarely list the same
+        # numbers) are merged per meta id, with set operations; the rest key by key.
+        shared: set[str] = set()
+        if len(present) > 1:
+            seen: set[str] = set()
+            for _, fields in present:
+                mine = keys & fields.keys()
+                shared |= seen & mine
+                seen |= mine
+        for source, fields in present:
+            codes = self._single.get(source)
+            if codes is None:
+                codes = self._single[source] = {}
+            for meta_id in set(fields.values()).difference(codes):
+                codes[meta_id] = self.code(((source, meta_id),))
+            mine = keys & fields.keys()
+            if shared:
+                mine -= shared
+            found = {key: codes[fields[key]] for key in mine}
+            if None in found.values():  # expired entries: their keys go
+                dels.extend([key for key, code in found.items() if code is None])
+                found = {key: code for key, code in found.items() if code is not None}
+            sets.update(found)  # type: ignore[arg-type]  # None filtered out above
+        for key in shared:
             signature = tuple((s, f[key]) for s, f in present if key in f)
-            code = self.code(signature) if signature else None
+            code = self.code(signature)
             if code is None:
                 dels.append(key)
             else:
                 sets[key] = code
+        if len(sets) + len(dels) < len(keys):  # listed by no source any more
+            dels.extend(keys.difference(sets, dels))
         return sets, dels
