@@ -108,6 +108,26 @@ class Entry:
         return self.applies_to is AppliesTo.BOTH or self.applies_to is role
 
 
+# An entry's provenance (everything but its key and source) as a plain tuple: the bulk path
+# of a feed carries rows as (key, is_prefix, provenance) and builds an `Entry` only where one
+# is asked for (a million `Entry` objects cost seconds).
+Provenance = tuple[Category, AppliesTo, str, str, str, bool, dt.date | None, dt.date | None]
+PROVENANCE_FIELDS = ("category", "applies_to", "reference", "reason", "added_by", "shadow",
+                     "listed_at", "valid_until")
+
+
+def provenance_of(entry: Entry) -> Provenance:
+    return (entry.category, entry.applies_to, entry.reference, entry.reason, entry.added_by,
+            entry.shadow, entry.listed_at, entry.valid_until)
+
+
+def entry_with(key: str, is_prefix: bool, source: str, provenance: Provenance) -> Entry:
+    """The `Entry` of a row: its key, source and provenance (in `PROVENANCE_FIELDS` order)."""
+    category, applies_to, reference, reason, added_by, shadow, listed_at, until = provenance
+    return Entry(key, is_prefix, category, applies_to, source, reference, reason, listed_at,
+                 until, added_by, shadow)
+
+
 @value
 class Listing:
     """What the call path knows about one number or prefix: the merge of its entries.

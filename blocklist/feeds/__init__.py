@@ -32,6 +32,7 @@ from blocklist.feeds.model import (
     Op,
     ParsedFeed,
     Record,
+    Records,
     RowError,
 )
 from blocklist.feeds.numbering import cached_plans
@@ -53,6 +54,7 @@ __all__ = [
     "Op",
     "ParsedFeed",
     "Record",
+    "Records",
     "RowError",
     "cached_plans",
     "parse_feed",

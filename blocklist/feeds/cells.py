@@ -165,8 +165,7 @@ def collect_cell(
             row = fields
             if reference_for is not None:
                 row = fields._replace(reference=clean_text(reference_for(item), "reference"))
-            for entry in row.entries(keys, source=source, added_by=added_by):
-                collector.add(line, entry)
+            collector.add_keys(line, keys, source, row.provenance(added_by))
         except CallscreenError as error:
             collector.error(line, str(error))
     return len(items)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from blocklist.entries import SEVERITY, AppliesTo, Entry
-from blocklist.feeds.model import FeedHeader, Op, ParsedFeed, Record, RowError
+from blocklist.entries import SEVERITY, AppliesTo, Entry, Provenance, entry_with
+from blocklist.feeds.model import FeedHeader, Op, ParsedFeed, Records, RowError
 from blocklist.values import replace
 
 # Joined references and reasons stop growing here, so a feed repeating one number a million
@@ -25,7 +25,10 @@ class Collector:
     """Collects records and row errors; `result()` builds the `ParsedFeed`."""
 
     def __init__(self) -> None:
-        self._records: dict[tuple[str, bool], tuple[Entry, Op, int]] = {}
+        # A record's value is an Entry, or a provenance tuple until an Entry is needed
+        # (`add_keys`, the bulk path).
+        self._records: dict[tuple[str, bool], tuple[Entry | Provenance, Op, int]] = {}
+        self._source = ""
         self.errors: list[RowError] = []
         self.skipped_expired = 0
         self.rows_read = 0
@@ -40,7 +43,9 @@ class Collector:
         if earlier is None:
             self._records[key] = (entry, op, line)
             return
-        kept, kept_op, kept_line = earlier
+        kept_value, kept_op, kept_line = earlier
+        kept = kept_value if isinstance(kept_value, Entry) else entry_with(
+            key[0], key[1], self._source, kept_value)
         if kept_op is not op:
             self.error(
                 line,
@@ -49,10 +54,23 @@ class Collector:
             return
         self._records[key] = (merge_entries(kept, entry), op, kept_line)
 
+    def add_keys(
+        self, line: int, keys: list[tuple[str, bool]], source: str, provenance: Provenance
+    ) -> None:
+        """`add` of one entry per key, all of `source` with this provenance, without building
+        an `Entry` per key unless one merges with an earlier row."""
+        self._source = source
+        records = self._records
+        for key in keys:
+            if key in records:
+                self.add(line, entry_with(key[0], key[1], source, provenance))
+            else:
+                records[key] = (provenance, Op.ADD, line)
+
     def result(self, header: FeedHeader, integrity_errors: list[str] | None = None) -> ParsedFeed:
         return ParsedFeed(
             header=header,
-            records=[Record(entry, op) for entry, op, _ in self._records.values()],
+            records=Records(self._records, self._source),
             errors=self.errors,
             skipped_expired=self.skipped_expired,
             rows_read=self.rows_read,

@@ -14,7 +14,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.entries import AppliesTo, Category, Entry, Provenance
 from blocklist.errors import InvalidEntryError
 
 MAX_TEXT_CHARS = 500
@@ -39,6 +39,11 @@ class RowFields(NamedTuple):
 
     def expired(self, today: dt.date) -> bool:
         return self.valid_until is not None and self.valid_until < today
+
+    def provenance(self, added_by: str) -> Provenance:
+        """The provenance of this row's entries (`entries.Provenance`)."""
+        return (self.category, self.applies_to, self.reference, self.reason, added_by, False,
+                self.listed_at, self.valid_until)
 
     def entries(
         self, keys: list[tuple[str, bool]], *, source: str, added_by: str

@@ -27,7 +27,7 @@ from typing import Any
 import redis
 from redis.exceptions import RedisError
 
-from blocklist.entries import Entry, Mode, SubscriberSettings
+from blocklist.entries import Entry, Mode, Provenance, SubscriberSettings
 from blocklist.errors import StoreError, SyncRefusedError
 from blocklist.store.bulk import command, decode_blob, encode_blob, hset_command, join, send, split
 from blocklist.store.layout import BUCKETS, SCHEMA_VERSION, KeySpace, lookup_prefixes
@@ -225,6 +225,30 @@ class Store:
         started = time.perf_counter()
         new = Grouped()
         new.add_all(entries)
+        return self._apply_grouped(source, new, started, max_removal_ratio=max_removal_ratio,
+                                   force=force, dry_run=dry_run)
+
+    def apply_snapshot_rows(
+        self,
+        source: str,
+        rows: Iterable[tuple[str, bool, Provenance]],
+        *,
+        max_removal_ratio: float = 0.2,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> ApplyReport:
+        """`apply_snapshot` of entries given as (key, is_prefix, provenance) rows: a feed's
+        bulk path, without an `Entry` per row."""
+        started = time.perf_counter()
+        new = Grouped()
+        new.add_rows(rows)
+        return self._apply_grouped(source, new, started, max_removal_ratio=max_removal_ratio,
+                                   force=force, dry_run=dry_run)
+
+    def _apply_grouped(
+        self, source: str, new: Grouped, started: float, *, max_removal_ratio: float,
+        force: bool, dry_run: bool,
+    ) -> ApplyReport:
         with translated_errors(f"read source {source!r}"):
             old = self._read_state(source, None, None)
             # HGETALL, not HMGET on the index: a lookup in a big hash moves Redis' incremental

@@ -11,29 +11,28 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any, Protocol
 
-from blocklist.entries import AppliesTo, Category, Entry, merge
+from blocklist.entries import AppliesTo, Category, Entry, Provenance, merge, provenance_of
 from blocklist.store.bulk import join, split
 from blocklist.store.layout import pack
 
 EntryKey = tuple[str, bool]  # (digits, is_prefix)
 
-# Everything of an entry but its key and source: what its provenance JSON is made of.
-_PROVENANCE = attrgetter(
-    "category", "applies_to", "reference", "reason", "added_by", "shadow", "listed_at",
-    "valid_until",
-)
 
 
 def meta_json(entry: Entry) -> str:
+    return provenance_json(provenance_of(entry))
+
+
+def provenance_json(provenance: Provenance) -> str:
+    category, applies_to, reference, reason, added_by, shadow, listed_at, until = provenance
     return json.dumps(
         {
-            "c": entry.category.value, "a": entry.applies_to.value, "ref": entry.reference,
-            "why": entry.reason, "by": entry.added_by, "shadow": entry.shadow,
-            "from": entry.listed_at.isoformat() if entry.listed_at else None,
-            "until": entry.valid_until.isoformat() if entry.valid_until else None,
+            "c": category.value, "a": applies_to.value, "ref": reference,
+            "why": reason, "by": added_by, "shadow": shadow,
+            "from": listed_at.isoformat() if listed_at else None,
+            "until": until.isoformat() if until else None,
         },
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
@@ -75,26 +74,29 @@ class Grouped:
         self.add_all((entry,))
 
     def add_all(self, entries: Iterable[Entry]) -> None:
-        """Gather entries. The hot loop of a million-row snapshot: kept flat on purpose."""
+        """Gather entries."""
+        self.add_rows((e.key, e.is_prefix, provenance_of(e)) for e in entries)
+
+    def add_rows(self, rows: Iterable[tuple[str, bool, Provenance]]) -> None:
+        """Gather entries given as (key, is_prefix, provenance). The hot loop of a million-row
+        snapshot: kept flat on purpose."""
         by_provenance, metas, prefixes = self._by_provenance, self.metas, self.prefixes
         # Grouped by the last four digits as text while looping (cheaper than int() per row),
         # by bucket number after.
         by_suffix: dict[str, dict[str, str]] = {}
         last: tuple[Any, ...] = ()
         meta = ""
-        for entry in entries:
-            provenance = _PROVENANCE(entry)
+        for key, is_prefix, provenance in rows:
             # Rows of one decision come together: comparing with the last provenance (by
             # identity, mostly) is cheaper than hashing it, enums hash in Python.
             if provenance != last:
                 last = provenance
                 cached = by_provenance.get(provenance)
                 if cached is None:
-                    cached = by_provenance[provenance] = meta_json(entry)
+                    cached = by_provenance[provenance] = provenance_json(provenance)
                     metas[cached] = None
                 meta = cached
-            key = entry.key
-            if entry.is_prefix:
+            if is_prefix:
                 prefixes[key] = meta
                 continue
             if len(key) > 4 and key[0] != "0":  # `split`, inlined

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from blocklist.entries import Entry
 from blocklist.errors import SyncRefusedError
-from blocklist.feeds import FeedMode, Op, ParsedFeed, RowError
+from blocklist.feeds import FeedMode, Op, ParsedFeed, Records, RowError
 from blocklist.store.admin import ApplyReport, Store
 from blocklist.store.state import EntryKey
 from blocklist.values import replace
@@ -75,6 +75,16 @@ def guard_and_apply(
     if problems and not force:
         raise SyncRefusedError(f"feed {source!r}: {'; '.join(problems)} (force to override)")
     outcome.overridden = problems
+    if (parsed.header.mode is FeedMode.SNAPSHOT and progress is None
+            and isinstance(parsed.records, Records)):
+        # The bulk path: rows, not an Entry per record.
+        rows = parsed.records.rows()
+        if shadow:
+            rows = ((k, p, (*v[:5], True, *v[6:])) for k, p, v in rows)
+        report = store.apply_snapshot_rows(source, rows, max_removal_ratio=max_removal_ratio,
+                                           force=force, dry_run=dry_run)
+        _take(outcome, report)
+        return outcome
     entries: Iterable[Entry] = (r.entry for r in parsed.records if r.op is Op.ADD)
     if shadow:
         entries = (replace(e, shadow=True) for e in entries)
