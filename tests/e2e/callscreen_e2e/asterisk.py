@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .system import REPO, Chroot, HarnessError, free_port, remove_tree, stop
+from .system import REPO, RTP_PORTS, Chroot, HarnessError, free_port, remove_tree, stop
 
 TEST_CONF = REPO / "asterisk-conf" / "test"
 PROJECT_DIALPLAN = REPO / "asterisk-conf" / "callscreen.conf"
@@ -28,16 +28,12 @@ class Ports:
     subscriber: int
     trunk: int
     ami: int
-    rtp_start: int = 30000
-    rtp_end: int = 39998
+    rtp_start: int = RTP_PORTS[0]
+    rtp_end: int = RTP_PORTS[1]
 
     @classmethod
     def pick(cls) -> Ports:
-        import socket
-
-        udp = socket.SOCK_DGRAM
-        return cls(sip=free_port(udp), subscriber=free_port(udp), trunk=free_port(udp),
-                   ami=free_port())
+        return cls(sip=free_port(), subscriber=free_port(), trunk=free_port(), ami=free_port())
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,7 @@ class Sipp:
             "-sf", f"{inside}/{scenario}",
             "-i", "127.0.0.1", "-p", str(local_port),
             "-mi", "127.0.0.1", "-mp", str(free_udp_pair()),
-            "-cp", str(free_port(socket.SOCK_DGRAM)),
+            "-cp", str(free_port()),
             *traces,
             "-nostdin", "-nd", "-max_recv_loops", "10000",
         ]

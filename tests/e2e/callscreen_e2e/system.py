@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -23,29 +24,64 @@ class HarnessError(RuntimeError):
     """The harness could not prepare or run a part of the end-to-end setup."""
 
 
-def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
-    """A port that is free on loopback right now (for TCP or UDP), picked by the kernel."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+# Ports the harness hands out (SIP, SIPp media and control, AMI, Redis, FastAGI, metrics) come
+# from PICK_PORTS, Asterisk's RTP from RTP_PORTS: both below the kernel's ephemeral range.
+# A port the kernel picked (bind to port 0) and we released can be handed out again at once to
+# any ephemeral bind; seen: Asterisk's own resolver socket took the trunk's SIP port, and every
+# call to or from the trunk failed. SIPp endpoints bind only while a scenario runs, so their
+# ports must be ones nobody else gets by chance.
+PICK_PORTS = (11000, 19999)
+RTP_PORTS = (20000, 29998)
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _free(port: int) -> bool:
+    """Nothing is bound to the port on loopback, for TCP nor UDP."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free on loopback (TCP and UDP) outside the ephemeral range, not handed out yet
+    in this run. `kind` is kept for readability at the call sites."""
+    del kind
+    return _pick(1)
 
 
 def free_udp_pair() -> int:
-    """An even UDP port p with p and p+2 free (SIPp binds its media port and media port + 2)."""
-    for _ in range(200):
-        port = free_port(socket.SOCK_DGRAM) & ~1
-        if all(_udp_free(p) for p in (port, port + 1, port + 2, port + 3)):
-            return port
-    raise HarnessError("no free UDP port pair on 127.0.0.1")
+    """An even port p with p..p+3 free (SIPp binds its media port and media port + 2)."""
+    return _pick(4, even=True)
 
 
-def _udp_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def _pick(count: int, even: bool = False) -> int:
+    low, high = PICK_PORTS
+    if _ephemeral_low() <= RTP_PORTS[1]:
+        raise HarnessError(
+            f"the kernel's ephemeral ports start at {_ephemeral_low()}, inside the ports the "
+            f"suite uses ({low}-{RTP_PORTS[1]}); see net.ipv4.ip_local_port_range"
+        )
+    for _ in range(1000):
+        port = random.randint(low, high - count)
+        if even:
+            port &= ~1
+        ports = range(port, port + count)
+        if any(p in _handed_out for p in ports) or not all(_free(p) for p in ports):
+            continue
+        _handed_out.update(ports)
+        return port
+    raise HarnessError(f"no free port in {low}-{high} on 127.0.0.1")
 
 
 def wait_for_tcp(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
