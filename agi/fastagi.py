@@ -255,6 +255,7 @@ class AgiConnection(asyncio.Protocol):
         if reply.code != 200 and self._sent.startswith("EXEC MSet") and self._decision:
             # MSet refused (an Asterisk without it, or a dead channel): the six SET VARIABLEs,
             # which Asterisk accepts even after a hangup.
+            metrics.AGI_ERRORS.labels("mset-refused").inc()
             self._answer = set_variable_lines(self._decision)[::-1]
         elif reply.code not in (200, 511):  # 511: the channel hung up meanwhile
             self._server.handler.rate_limited.warning(

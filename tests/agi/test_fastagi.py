@@ -168,6 +168,7 @@ def test_refused_mset_falls_back_to_set_variable(store: Store, server) -> None:
     fallback = call_fastagi(server[0], opening, without_mset)
     assert fallback.variables == plain.variables
     assert fallback.variables["SCREEN_ACTION"] == "block"
+    assert metric(server[1], "callscreen_agi_errors_total", kind="mset-refused") >= 1
 
 
 def test_caller_disconnects_mid_call(server) -> None:

@@ -111,4 +111,6 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
     assert outcomes == Counter({("allow", "ok", "ANSWER"): total}), dict(outcomes)
     assert screenings == Counter({("allow", "ok"): total}), dict(screenings)
     assert metrics.counter(after_text, CALLS_TOTAL, status="degraded") == degraded_before
+    # Asterisk 22 took every answer as one EXEC MSet, never falling back to SET VARIABLE.
+    assert metrics.counter(after_text, "callscreen_agi_errors_total", kind="mset-refused") == 0
     assert seen[-1][1] >= total, f"the histogram counted {seen[-1][1]} of {total} decisions"
