@@ -75,7 +75,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             "entries": [_entry_dict(e) for e in explained],
         }, indent=2))
         return 0
-    shown = decision.e164 or f"{args.number!r} (no usable number)"
+    if decision.e164:
+        shown = decision.e164
+    elif decision.reason == "protected":
+        shown = f"{args.number!r} (an emergency number or short code)"
+    else:
+        shown = f"{args.number!r} (no usable number)"
     print(f"{shown}  {direction.value}  ->  {decision.action.value.upper()}")
     print(f"  reason: {decision.reason}   rule: {decision.rule}")
     if decision.category:

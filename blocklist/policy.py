@@ -163,6 +163,10 @@ def decide(
         if best is None or ACTION_RANK[action] > ACTION_RANK[best[0]]:
             best = (action, match, category)
     if best is None:
+        if live:  # listed, but only for the other direction (a dno number being dialled)
+            other = "callee" if direction is Direction.INBOUND else "caller"
+            return Decision(Action.ALLOW, Reason.NOT_FOR_DIRECTION, f"applies-to:{other}",
+                            e164=e164, matched=live[0], shadow=shadow)
         return Decision(Action.ALLOW, Reason.NOT_LISTED, "not-listed", e164=e164, shadow=shadow)
     action, match, category = best
     if action is Action.ALLOW:

@@ -59,9 +59,11 @@ def test_dno_is_never_blocked_as_destination() -> None:
 
 
 def test_applies_to_caller_only_is_ignored_outbound() -> None:
-    """A caller-only entry does not touch outbound calls to that number."""
+    """A caller-only entry does not touch outbound calls to that number, and says so."""
     lookup = listed(Category.REVOKED, callee=False)
-    assert decide(OUT, NUMBER, lookup).reason == Reason.NOT_LISTED
+    outbound = decide(OUT, NUMBER, lookup)
+    assert (outbound.action, outbound.reason) == (Action.ALLOW, Reason.NOT_FOR_DIRECTION)
+    assert outbound.rule == "applies-to:caller"
     assert decide(IN, NUMBER, lookup).action is Action.BLOCK
 
 

@@ -53,7 +53,7 @@ def test_dno_depends_on_direction(writer, reader) -> None:
     inbound = reader.get(f"/v1/numbers/{SCAM}", params={"direction": "inbound"}).json()
     outbound = reader.get(f"/v1/numbers/{SCAM}", params={"direction": "outbound"}).json()
     assert inbound["action"] == "block"
-    assert (outbound["action"], outbound["reason"]) == ("allow", "not-listed")
+    assert (outbound["action"], outbound["reason"]) == ("allow", "not-for-direction")
 
 
 def test_subscriber_settings_apply(writer, reader) -> None:
