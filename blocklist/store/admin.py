@@ -7,9 +7,10 @@ How a change reaches the call path: each source keeps its own entries (`src:<s>:
 path reads the merged listing (`n:*`, `p`), recomputed for every key a change touches. Writes
 are ordered so that a lookup never misses an entry that is in both the old and the new list
 (stable keys are not touched; changed ones are overwritten in place), and so that a crash
-mid-apply errs towards listing: new listings are written before a source's removals, and a
-`dirty` marker left by an interrupted apply makes the next apply rebuild the merged tables.
-Applies are serialised by a Redis lock with expiry.
+mid-apply errs towards listing: the merged listing's new and changed values are written
+before its removals, and a `dirty` marker left by an interrupted apply makes the next apply
+rebuild the merged tables. Applies are serialised by a Redis lock with expiry. Snapshots (the
+bulk path) are applied by `blocklist.store.snapshot`, under the same rules.
 """
 
 from __future__ import annotations
@@ -21,23 +22,22 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 from redis.exceptions import RedisError
 
 from blocklist.entries import Entry, Mode, Provenance, SubscriberSettings
-from blocklist.errors import StoreError, SyncRefusedError
+from blocklist.errors import StoreError
 from blocklist.store.bulk import command, decode_blob, encode_blob, hset_command, join, send, split
 from blocklist.store.layout import BUCKETS, SCHEMA_VERSION, KeySpace, lookup_prefixes
+from blocklist.store.snapshot import ApplyReport as ApplyReport
+from blocklist.store.snapshot import apply_snapshot
 from blocklist.store.state import (
     EntryKey,
     Grouped,
     Merger,
     State,
-    diff_bucket,
-    diff_prefixes,
     entry_from_meta,
     touched_keys,
 )
@@ -54,30 +54,6 @@ def translated_errors(action: str) -> Iterator[None]:
         yield
     except RedisError as exc:
         raise StoreError(f"Redis failed to {action}: {exc}") from exc
-
-
-@dataclass(slots=True)
-class ApplyReport:
-    """What an apply changed, or would change (`dry_run`)."""
-
-    source: str
-    added: list[EntryKey] = field(default_factory=list)
-    removed: list[EntryKey] = field(default_factory=list)
-    changed: list[EntryKey] = field(default_factory=list)
-    unchanged: int = 0
-    before: int = 0
-    after: int = 0
-    dry_run: bool = False
-    forced: bool = False
-    seconds: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "source": self.source, "added": len(self.added), "removed": len(self.removed),
-            "changed": len(self.changed), "unchanged": self.unchanged, "before": self.before,
-            "after": self.after, "dry_run": self.dry_run, "forced": self.forced,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 class Store:
@@ -222,11 +198,9 @@ class Store:
         Refuses (SyncRefusedError, nothing written) a snapshot with no entries, or one that
         removes more than `max_removal_ratio` of the source's entries, unless `force`.
         """
-        started = time.perf_counter()
-        new = Grouped()
-        new.add_all(entries)
-        return self._apply_grouped(source, new, started, max_removal_ratio=max_removal_ratio,
-                                   force=force, dry_run=dry_run)
+        return apply_snapshot(self, source, lambda new: new.add_all(entries),
+                              time.perf_counter(), max_removal_ratio=max_removal_ratio,
+                              force=force, dry_run=dry_run)
 
     def apply_snapshot_rows(
         self,
@@ -239,64 +213,9 @@ class Store:
     ) -> ApplyReport:
         """`apply_snapshot` of entries given as (key, is_prefix, provenance) rows: a feed's
         bulk path, without an `Entry` per row."""
-        started = time.perf_counter()
-        new = Grouped()
-        new.add_rows(rows)
-        return self._apply_grouped(source, new, started, max_removal_ratio=max_removal_ratio,
-                                   force=force, dry_run=dry_run)
-
-    def _apply_grouped(
-        self, source: str, new: Grouped, started: float, *, max_removal_ratio: float,
-        force: bool, dry_run: bool,
-    ) -> ApplyReport:
-        with translated_errors(f"read source {source!r}"):
-            old = self._read_state(source, None, None)
-            # HGETALL, not HMGET on the index: a lookup in a big hash moves Redis' incremental
-            # rehashing on, and a refused snapshot must leave every key byte-for-byte as it was.
-            known = {m: i for i, m in self.redis.hgetall(self.keys.source(source).meta).items()}
-        # Metas the source never had get provisional ids ("~n"); real ones are handed out
-        # only when the snapshot is applied, so a refused or dry run writes nothing.
-        ids = {m: known.get(m) or f"~{n}" for n, m in enumerate(new.metas)}
-        new_numbers = {b: _with_ids(fields, ids) for b, fields in new.numbers.items()}
-        new_prefixes = {p: ids[m] for p, m in new.prefixes.items()}
-        report = ApplyReport(source, before=old.count(), after=new.count, dry_run=dry_run,
-                             forced=force)
-        touched: dict[int, set[str]] = {}
-        for b_id in old.numbers.keys() | new_numbers.keys():
-            before, after = old.numbers.get(b_id, {}), new_numbers.get(b_id, {})
-            if before == after:
-                report.unchanged += len(after)
-                continue
-            touched[b_id] = diff_bucket(report, b_id, before, after)
-        touched_prefixes = diff_prefixes(report, old.prefixes, new_prefixes)
-        if not force:
-            if not new.count:
-                raise SyncRefusedError(
-                    f"snapshot of {source!r} has no entries; refusing to empty the list"
-                    " (force to override)"
-                )
-            if report.before and len(report.removed) > max_removal_ratio * report.before:
-                raise SyncRefusedError(
-                    f"snapshot of {source!r} removes {len(report.removed)} of {report.before}"
-                    f" entries, more than {max_removal_ratio:.0%} (force to override)"
-                )
-        if not dry_run and (touched or touched_prefixes):
-            with self._apply_lock(), translated_errors(f"apply a snapshot of {source!r}"):
-                real = self._meta_ids(source, [m for m, i in ids.items() if i.startswith("~")])
-                if real:
-                    swap = {ids[m]: i for m, i in real.items()}
-                    new_numbers = {b: {f: swap.get(i, i) for f, i in fields.items()}
-                                   for b, fields in new_numbers.items() if b in touched}
-                    new_prefixes = {p: swap.get(i, i) for p, i in new_prefixes.items()}
-                    ids.update(real)
-                changed = {b: new_numbers.get(b, {}) for b in touched}
-                removed_prefixes = [p for p in touched_prefixes if p not in new_prefixes]
-                self._write_state(source, changed, new_prefixes, removed_prefixes)
-                metas = {i: m for m, i in ids.items()}
-                self._recompute(touched, touched_prefixes,
-                                {source: (State(new_numbers, new_prefixes), metas)})
-        report.seconds = time.perf_counter() - started
-        return report
+        return apply_snapshot(self, source, lambda new: new.add_rows(rows),
+                              time.perf_counter(), max_removal_ratio=max_removal_ratio,
+                              force=force, dry_run=dry_run)
 
     # -- internals: a source's state, and the merged listing --------------------------------
 
@@ -534,10 +453,3 @@ class Store:
             out[source] = dict(tally)
         return out
 
-
-def _with_ids(fields: dict[str, str], ids: dict[str, str]) -> dict[str, str]:
-    """field -> meta id, from field -> meta JSON."""
-    distinct = set(fields.values())
-    if len(distinct) == 1:  # a bucket of one decision's numbers: the common case
-        return dict.fromkeys(fields, ids[distinct.pop()])
-    return {f: ids[m] for f, m in fields.items()}

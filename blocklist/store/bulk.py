@@ -12,7 +12,9 @@ Numbers are handled as (bucket, field) pairs (`blocklist.store.layout`): `split`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import queue
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -93,45 +95,93 @@ def send(client: Any, commands: Iterable[str]) -> int:
     Raises StoreError (after reading every reply, so the connection stays in step) when Redis
     refuses any command. Returns how many commands were sent.
     """
-    pool = client.connection_pool
-    try:
-        conn = pool.get_connection()
-    except TypeError:  # redis-py < 5.3 wants a command name
-        conn = pool.get_connection("HSET")
-    sent = 0
-    first_error: Exception | None = None
-    try:
-        for chunk in _chunks(commands):
-            conn.send_packed_command([chunk[0].encode()], check_health=sent == 0)
-            sent += chunk[1]
-        for _ in range(sent):
-            try:
-                conn.read_response()
-            except (RedisConnectionError, RedisTimeoutError):
-                raise
-            except RedisError as exc:  # an error reply: keep reading, to stay in step
-                first_error = first_error or exc
-    except BaseException:
-        conn.disconnect()
-        raise
-    finally:
-        pool.release(conn)
-    if first_error is not None:
-        raise StoreError(f"Redis refused a bulk write: {first_error}")
-    return sent
+    with Sender(client) as sender:
+        sender.put(commands)
+    return sender.sent
 
 
-def _chunks(commands: Iterable[str]) -> Iterator[tuple[str, int]]:
-    buffer: list[str] = []
-    size = 0
-    for text in commands:
-        buffer.append(text)
-        size += len(text)
-        if size >= SEND_BYTES:
-            yield "".join(buffer), len(buffer)
-            buffer, size = [], 0
-    if buffer:
-        yield "".join(buffer), len(buffer)
+class Sender:
+    """Commands sent in order on one connection by a thread, while the caller computes more.
+
+    `put` packs and queues; the thread sends (the socket write lets go of the GIL while Redis
+    is busy with what it has) and, once the block ends, reads every reply. Leaving the block
+    waits for that and raises StoreError when Redis refused any command (after reading every
+    reply, so the connection stays in step); an exception inside the block sends nothing more.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._pool = client.connection_pool
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="redis-bulk-send", daemon=True)
+        self._failure: BaseException | None = None
+        self._first_error: Exception | None = None
+        self._buffer: list[str] = []
+        self._size = 0
+        self._count = 0
+        self._aborted = False
+        self.sent = 0
+
+    def __enter__(self) -> Sender:
+        try:
+            self._conn = self._pool.get_connection()
+        except TypeError:  # redis-py < 5.3 wants a command name
+            self._conn = self._pool.get_connection("HSET")
+        self._thread.start()
+        return self
+
+    def put(self, commands: Iterable[str]) -> None:
+        for text in commands:
+            self._buffer.append(text)
+            self._count += 1
+            self._size += len(text)
+            if self._size >= SEND_BYTES:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._queue.put("".join(self._buffer).encode())
+            self.sent += self._count
+            self._buffer, self._size, self._count = [], 0, 0
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if exc is None:
+            self._flush()
+        else:
+            self._aborted = True
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None or self._aborted:
+            self._conn.disconnect()
+        self._pool.release(self._conn)
+        if self._failure is not None:
+            if exc is None:
+                raise self._failure
+            return
+        if self._first_error is not None and exc is None:
+            raise StoreError(f"Redis refused a bulk write: {self._first_error}")
+
+    def _run(self) -> None:
+        conn = self._conn
+        started = False
+        try:
+            while (chunk := self._queue.get()) is not None:
+                if self._aborted:
+                    continue
+                conn.send_packed_command([chunk], check_health=not started)
+                started = True
+            if self._aborted:
+                return
+            for _ in range(self.sent):
+                try:
+                    conn.read_response()
+                except (RedisConnectionError, RedisTimeoutError):
+                    raise
+                except RedisError as exc:  # an error reply: keep reading, to stay in step
+                    self._first_error = self._first_error or exc
+        except BaseException as exc:  # handed to the caller in __exit__
+            self._failure = exc
+            # Nothing more goes out; drain the queue so the caller never blocks on it.
+            self._aborted = True
 
 
 def all_buckets() -> range:

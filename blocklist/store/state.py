@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Protocol
@@ -73,11 +73,16 @@ class State:
 
 @dataclass(slots=True)
 class Grouped:
-    """Entries gathered by bucket, each with its provenance JSON; a later one of a key wins."""
+    """Entries gathered by bucket, each with its provenance JSON; a later one of a key wins.
+
+    With `name`, each key holds `name(JSON)` instead of the JSON (a snapshot names each
+    distinct provenance by its meta id once, instead of swapping ids entry by entry after).
+    """
 
     numbers: dict[int, dict[str, str]] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     metas: dict[str, None] = field(default_factory=dict)  # ordered set of distinct JSON
+    name: Callable[[str], str] | None = None
     _by_provenance: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
     def add(self, entry: Entry) -> None:
@@ -92,6 +97,7 @@ class Grouped:
         """Gather entries given as (key, is_prefix, provenance). The hot loop of a million-row
         snapshot: kept flat on purpose."""
         by_provenance, metas, prefixes = self._by_provenance, self.metas, self.prefixes
+        name = self.name
         # Grouped by the last four digits as text while looping (cheaper than int() per row),
         # by bucket number after.
         by_suffix: dict[str, dict[str, str]] = {}
@@ -100,12 +106,13 @@ class Grouped:
         for key, is_prefix, provenance in rows:
             # Rows of one decision come together: comparing with the last provenance (by
             # identity, mostly) is cheaper than hashing it, enums hash in Python.
-            if provenance != last:
+            if provenance is not last and provenance != last:
                 last = provenance
                 cached = by_provenance.get(provenance)
                 if cached is None:
-                    cached = by_provenance[provenance] = provenance_json(provenance)
-                    metas[cached] = None
+                    text = provenance_json(provenance)
+                    metas[text] = None
+                    cached = by_provenance[provenance] = name(text) if name else text
                 meta = cached
             if is_prefix:
                 prefixes[key] = meta
@@ -205,20 +212,44 @@ class Merger:
         self.metas = metas  # source -> meta id -> JSON
         self._codes: dict[tuple[tuple[str, str], ...], str | None] = {}
         self._single: dict[str, dict[str, str | None]] = {}  # source -> meta id -> code
+        self._by_meta: dict[str, str | None] = {}  # JSON -> code of that entry alone
+        self._by_terms: dict[tuple[Any, ...], str | None] = {}
 
     def code(self, signature: tuple[tuple[str, str], ...]) -> str | None:
         """The packed listing for keys listed by these (source, meta id) pairs, or None."""
         found = self._codes.get(signature, "")
         if found != "":
             return found
-        entries = []
-        for source, meta_id in signature:
-            meta = self.metas.get(source, {}).get(meta_id)
-            if meta is not None:
-                entries.append(entry_from_meta(("0", False), source, meta))
-        listing = merge(entries, self.today)
-        code = None if listing is None else str(pack(listing))
+        if len(signature) == 1:
+            meta = self.metas.get(signature[0][0], {}).get(signature[0][1])
+            code = None if meta is None else self.meta_code(meta)
+        else:
+            entries = []
+            for source, meta_id in signature:
+                meta = self.metas.get(source, {}).get(meta_id)
+                if meta is not None:
+                    entries.append(entry_from_meta(("0", False), source, meta))
+            listing = merge(entries, self.today)
+            code = None if listing is None else str(pack(listing))
         self._codes[signature] = code
+        return code
+
+    def meta_code(self, meta: str) -> str | None:
+        """The packed listing of one entry with this provenance JSON, or None (expired).
+
+        Only the category, roles, shadow flag and end date count, so a feed with a decision
+        reference per hundred numbers costs a JSON parse per reference, not a merge.
+        """
+        code = self._by_meta.get(meta, "")
+        if code != "":
+            return code
+        data = json.loads(meta)
+        terms = (data.get("c"), data.get("a"), bool(data.get("shadow")), data.get("until"))
+        code = self._by_terms.get(terms, "")
+        if code == "":
+            listing = merge([entry_from_meta(("0", False), "", meta)], self.today)
+            code = self._by_terms[terms] = None if listing is None else str(pack(listing))
+        self._by_meta[meta] = code
         return code
 
     def listings(
@@ -230,22 +261,33 @@ class Merger:
         dels: list[str] = []
         # Keys listed by one source only (the common case: sources rarely list the same
         # numbers) are merged per meta id, with set operations; the rest key by key.
+        listing: list[tuple[str, dict[str, str], set[str]]] = []
         shared: set[str] = set()
-        if len(present) > 1:
-            seen: set[str] = set()
-            for _, fields in present:
-                mine = keys & fields.keys()
-                shared |= seen & mine
-                seen |= mine
+        seen: set[str] = set()
         for source, fields in present:
+            mine = keys & fields.keys() if len(keys) < len(fields) else fields.keys() & keys
+            if mine:
+                if seen:
+                    shared |= seen & mine
+                seen |= mine
+                listing.append((source, fields, mine))
+        for source, fields, mine in listing:
             codes = self._single.get(source)
             if codes is None:
                 codes = self._single[source] = {}
-            for meta_id in set(fields.values()).difference(codes):
-                codes[meta_id] = self.code(((source, meta_id),))
-            mine = keys & fields.keys()
             if shared:
                 mine -= shared
+            ids = {fields[key] for key in mine}
+            for meta_id in ids.difference(codes):
+                codes[meta_id] = self.code(((source, meta_id),))
+            distinct = {codes[i] for i in ids}
+            if len(distinct) == 1:  # one listing for all of them: the common case
+                (code,) = distinct
+                if code is None:
+                    dels.extend(mine)
+                else:
+                    sets.update(dict.fromkeys(mine, code))
+                continue
             found = {key: codes[fields[key]] for key in mine}
             if None in found.values():  # expired entries: their keys go
                 dels.extend([key for key, code in found.items() if code is None])

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from blocklist.entries import Entry
 from blocklist.errors import SyncRefusedError
 from blocklist.feeds import FeedMode, Op, ParsedFeed, Records, RowError
-from blocklist.store.admin import ApplyReport, Store
+from blocklist.store.admin import Store
+from blocklist.store.snapshot import ApplyReport
 from blocklist.store.state import EntryKey
 from blocklist.values import replace
 
