@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -100,7 +101,7 @@ class Grouped:
         name = self.name
         # Grouped by the last four digits as text while looping (cheaper than int() per row),
         # by bucket number after.
-        by_suffix: dict[str, dict[str, str]] = {}
+        by_suffix: defaultdict[str, dict[str, str]] = defaultdict(dict)
         last: tuple[Any, ...] = ()
         meta = ""
         for key, is_prefix, provenance in rows:
@@ -122,10 +123,7 @@ class Grouped:
             else:
                 b_id, f = split(key)
                 suffix = f"{b_id:04d}"
-            fields = by_suffix.get(suffix)
-            if fields is None:
-                fields = by_suffix[suffix] = {}
-            fields[f] = meta
+            by_suffix[suffix][f] = meta  # a defaultdict: one lookup per row
         numbers = self.numbers
         for suffix, found in by_suffix.items():
             b_id = int(suffix)
