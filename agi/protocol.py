@@ -27,10 +27,9 @@ from blocklist.values import value
 
 MAX_ENV_LINES = 200
 MAX_LINE_BYTES = 4096
-# One environment line: `agi_<name>: value`, the value at most MAX_LINE_BYTES long.
-_ENV_LINE = re.compile(
-    rf"^agi_([A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*):(.{{0,{MAX_LINE_BYTES}}})\r?$", re.MULTILINE
-)
+# One environment line: `agi_<name>: value`, the value at most MAX_LINE_BYTES long. Compiled
+# on first use: only the FastAGI server's fast path needs it, not the per-call script.
+_ENV_LINE_PATTERN = rf"^agi_([A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*):(.{{0,{MAX_LINE_BYTES}}})\r?$"
 _OK = "200 result=1"
 
 
@@ -103,10 +102,11 @@ class EnvironmentReader:
         self._lines += lines
         if self._lines > MAX_ENV_LINES:
             raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
-        pairs = _ENV_LINE.findall(text)
+        env_line = re.compile(_ENV_LINE_PATTERN, re.MULTILINE)  # cached by re after the first
+        pairs = env_line.findall(text)
         if len(pairs) != lines:
             bad = next(
-                (line for line in text.split("\n") if not _ENV_LINE.fullmatch(line)), text
+                (line for line in text.split("\n") if not env_line.fullmatch(line)), text
             )
             raise AgiProtocolError(f"malformed AGI environment line {bad[:80]!r}")
         values = self.environment.values

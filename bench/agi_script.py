@@ -44,13 +44,29 @@ def install(venv: Path) -> Path:
     return venv / "bin" / "callscreen-agi"
 
 
+PYST2_REFERENCE = """
+import sys
+from asterisk.agi import AGI
+import redis
+agi = AGI(stderr=open("/dev/null", "w"))
+number = agi.env["agi_callerid"].lstrip("+")
+hit = redis.Redis.from_url(sys.argv[1]).get("n:" + number)
+agi.set_variable("SCREEN_ACTION", "block" if hit else "allow")
+"""
+
+
 def one_call(script: Path, env: dict[str, str], number: str,
              report: Path) -> tuple[float, int, bytes]:
+    return one_call_command([str(script), "inbound"], number, report, env)
+
+
+def one_call_command(command: list[str], number: str, report: Path,
+                     env: dict[str, str] | None = None) -> tuple[float, int, bytes]:
     """One call; peak memory comes from GNU time (`%M`), since the rusage of a child forked
     from this (large) bench process would count the bench's own pages."""
     started = time.perf_counter()
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(report), str(script),
-                             "inbound"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin and proc.stdout
     proc.stdin.write(OPENING.format(cid=number).encode())
@@ -62,7 +78,7 @@ def one_call(script: Path, env: dict[str, str], number: str,
         proc.stdin.flush()
     proc.stdin.close()
     if proc.wait() != 0:
-        raise SystemExit(f"callscreen-agi exited with {proc.returncode}")
+        raise SystemExit(f"{command[0]} exited with {proc.returncode}")
     elapsed = time.perf_counter() - started
     proc.stdout.close()
     return elapsed, int(report.read_text().split()[-1]), answer  # KiB
@@ -96,11 +112,22 @@ def main() -> None:
             blocked += b"SCREEN_ACTION=block" in answer
         if blocked != args.calls // 2:
             raise SystemExit(f"expected {args.calls // 2} blocks, got {blocked}")
+        python = str(Path(tmp) / "venv" / "bin" / "python")
         bare = []
         for _ in range(30):
             started = time.perf_counter()
-            subprocess.run([str(Path(tmp) / "venv" / "bin" / "python"), "-c", ""], check=True)
+            subprocess.run([python, "-c", ""], check=True)
             bare.append(time.perf_counter() - started)
+        # BRIEF.md's point of comparison, in the same run: a per-call script on pyst2 and
+        # redis-py doing one lookup (installed into the same throwaway venv for this only).
+        subprocess.run([python, "-m", "pip", "install", "-q", "pyst2", "six", "redis"],
+                       check=True)
+        classic = []
+        for n in range(30):
+            wall, peak, _ = one_call_command(
+                [python, "-c", PYST2_REFERENCE, redis.url], "+" + listed[n],
+                Path(tmp) / "time.txt")
+            classic.append((wall, peak))
         reference = redis_benchmark_mget(redis.port)
     walls.sort()
     print(f"callscreen-agi, {args.calls} calls (half of them listed numbers), 100,000 listed")
@@ -109,7 +136,9 @@ def main() -> None:
     print(f"  peak memory per call: median {statistics.median(peaks) / 1024:.1f} MB,"
           f" max {max(peaks) / 1024:.1f} MB   (goal median <= 16 MB)")
     print(f"  for scale: a bare `python -c ''` from the same venv takes"
-          f" {statistics.median(bare) * 1000:.1f} ms (median)")
+          f" {statistics.median(bare) * 1000:.1f} ms (median); pyst2 + redis-py doing one"
+          f" lookup: {statistics.median(w for w, _ in classic) * 1000:.1f} ms and"
+          f" {statistics.median(p for _, p in classic) / 1024:.1f} MB (median)")
     print(f"  reference: {reference}")
 
 

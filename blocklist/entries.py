@@ -7,15 +7,16 @@ every source's entries for one number or prefix, kept compact in Redis (see `blo
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 from blocklist.errors import InvalidEntryError
 from blocklist.values import value
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # datetime and typing cost the per-call script; only types use them
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable
+    from typing import TypeAlias
 
 MANUAL_SOURCE = "manual"
 
@@ -111,7 +112,12 @@ class Entry:
 # An entry's provenance (everything but its key and source) as a plain tuple: the bulk path
 # of a feed carries rows as (key, is_prefix, provenance) and builds an `Entry` only where one
 # is asked for (a million `Entry` objects cost seconds).
-Provenance = tuple[Category, AppliesTo, str, str, str, bool, dt.date | None, dt.date | None]
+if TYPE_CHECKING:
+    Provenance: TypeAlias = tuple[
+        Category, AppliesTo, str, str, str, bool, dt.date | None, dt.date | None
+    ]
+else:
+    Provenance = tuple
 PROVENANCE_FIELDS = ("category", "applies_to", "reference", "reason", "added_by", "shadow",
                      "listed_at", "valid_until")
 

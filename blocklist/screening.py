@@ -7,17 +7,18 @@ Whoever does the I/O calls `Decision.degraded_allow` when the store fails (fail 
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 
 from blocklist.entries import Direction, Lookup
 from blocklist.numbers import NumberPlan, Reading, digits
 from blocklist.policy import Decision, choose_language, decide
 from blocklist.settings import Settings
-from blocklist.store.layout import KeySpace, read_screening, screening_command
+from blocklist.store.layout import KeySpace, day_number, read_screening, screening_command
 from blocklist.values import value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Sequence
 
 
@@ -72,7 +73,8 @@ class Screener:
         if screening.commands:
             assert screening.reading.e164 is not None
             lookup = read_screening(
-                digits(screening.reading.e164), replies[0], today or dt.datetime.now(dt.UTC).date()
+                digits(screening.reading.e164), replies[0],
+                day_number(today) if today else int(time.time() // 86400),  # UTC days
             )
         language = choose_language(
             lookup.subscriber.language, screening.channel_language,

@@ -62,5 +62,5 @@ def test_per_call_script_imports_stay_lean() -> None:
     loaded = modules("import agi.script") - modules("pass")
     heavy = {"phonenumbers", "redis", "asyncio", "dataclasses", "typing", "urllib.parse",
              "fastapi", "pydantic", "httpx", "prometheus_client", "ssl", "hashlib", "json",
-             "inspect", "uvloop"}
+             "inspect", "uvloop", "datetime", "signal"}
     assert not loaded & heavy, f"callscreen-agi imports {sorted(loaded & heavy)}"

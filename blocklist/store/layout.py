@@ -45,8 +45,6 @@ bits 0-2 the category when the number calls, bits 3-5 when it is called (0 none,
 
 from __future__ import annotations
 
-import datetime as dt
-
 from blocklist.entries import Category, Listing, Lookup, Match, Mode, SubscriberSettings
 
 SCHEMA_VERSION = "1"
@@ -62,7 +60,10 @@ _CATEGORY_CODES: dict[Category, int] = {
     Category.DNO: 4,
 }
 _CODE_CATEGORIES: dict[int, Category] = {v: k for k, v in _CATEGORY_CODES.items()}
-_EPOCH = dt.date(1970, 1, 1)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 def bucket(number_digits: str) -> tuple[str, str]:
@@ -77,7 +78,7 @@ def unbucket(bucket_id: str, field: str) -> str:
 
 
 def pack(listing: Listing) -> int:
-    days = (listing.valid_until - _EPOCH).days if listing.valid_until is not None else 0
+    days = day_number(listing.valid_until) if listing.valid_until is not None else 0
     caller = _CATEGORY_CODES[listing.caller] if listing.caller else 0
     callee = _CATEGORY_CODES[listing.callee] if listing.callee else 0
     return caller | callee << 3 | int(listing.shadow) << 6 | days << 7
@@ -89,12 +90,22 @@ def unpack(code: int) -> Listing:
         caller=_CODE_CATEGORIES.get(code & 7),
         callee=_CODE_CATEGORIES.get(code >> 3 & 7),
         shadow=bool(code >> 6 & 1),
-        valid_until=_EPOCH + dt.timedelta(days=days) if days else None,
+        valid_until=_day(days) if days else None,
     )
 
 
 def day_number(day: dt.date) -> int:
-    return (day - _EPOCH).days
+    """Days since 1970-01-01, the unit expiry is stored and compared in."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+def _day(days: int) -> dt.date:
+    import datetime  # only for listings with an end date: the per-call script rarely pays
+
+    return datetime.date.fromordinal(days + _EPOCH_ORDINAL)
+
+
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 
 class KeySpace:
@@ -193,8 +204,8 @@ def screening_command(
     return (*head, str(len(names)), *names, field, number_digits, str(MIN_LOOKUP_PREFIX))
 
 
-def read_screening(number_digits: str, reply: object, today: dt.date) -> Lookup:
-    """The `Lookup` from the script's reply.
+def read_screening(number_digits: str, reply: object, today_days: int) -> Lookup:
+    """The `Lookup` from the script's reply; `today_days` is today as a `day_number`.
 
     Raises ValueError when the reply is not what the script answers (an error reply too).
     """
@@ -203,7 +214,6 @@ def read_screening(number_digits: str, reply: object, today: dt.date) -> Lookup:
     exact, hits, allowed, sub = reply
     if not isinstance(hits, list) or len(hits) % 2 or not isinstance(sub, list):
         raise ValueError(f"unexpected screening reply {reply!r:.200}")
-    today_days = day_number(today)
     matches: list[Match] = []
     if exact is not None:
         _add_match(matches, number_digits, False, exact, today_days)

@@ -12,6 +12,7 @@ from blocklist.entries import Category, Listing
 from blocklist.store.layout import (
     KeySpace,
     bucket,
+    day_number,
     lookup_prefixes,
     pack,
     read_screening,
@@ -57,7 +58,7 @@ def test_expired_listing_never_matches() -> None:
     expired = pack(Listing(Category.REVOKED, Category.REVOKED, valid_until=dt.date(2026, 1, 1)))
     current = pack(Listing(Category.SUSPECTED, Category.SUSPECTED))
     reply = [str(expired).encode(), [b"3185123456", str(current).encode()], 0, []]
-    lookup = read_screening("31851234567", reply, dt.date(2026, 11, 28))
+    lookup = read_screening("31851234567", reply, day_number(dt.date(2026, 11, 28)))
     assert [m.key for m in lookup.matches] == ["3185123456"]
 
 
@@ -68,7 +69,7 @@ def test_expired_listing_never_matches() -> None:
 def test_garbled_reply_is_an_error(reply: object) -> None:
     """A reply of the wrong shape raises ValueError (the caller fails open)."""
     with pytest.raises(ValueError, match="unexpected"):
-        read_screening("31851234567", reply, dt.date(2026, 11, 28))
+        read_screening("31851234567", reply, day_number(dt.date(2026, 11, 28)))
 
 
 def test_script_matches_python_prefixes(redis_client) -> None:
