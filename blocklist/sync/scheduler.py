@@ -24,7 +24,7 @@ from blocklist.settings import Settings
 from blocklist.store import feeds as feed_store
 from blocklist.store.admin import Store
 from blocklist.sync.config import FeedConfig
-from blocklist.sync.manage import lock_ttl_s, seed_from_file
+from blocklist.sync.manage import lock_ttl_s
 from blocklist.sync.runner import RunResult, run_feed
 
 log = logging.getLogger("callscreen.sync")
@@ -41,14 +41,8 @@ async def run_scheduler(
     on_runs: Callable[[list[RunResult]], None] | None = None,
 ) -> None:
     """Sync due feeds every `tick_s` seconds until `stop_event` is set; `on_runs` hears of
-    each tick's runs (on the event loop: keep it short)."""
-    if settings.feeds_file:
-        try:
-            added = await asyncio.to_thread(seed_from_file, settings, store, settings.feeds_file)
-            if added:
-                log.info("feeds stored from %s: %s", settings.feeds_file, ", ".join(added))
-        except CallscreenError as exc:
-            log.error("feeds file not loaded: %s", exc)
+    each tick's runs (on the event loop: keep it short). Storing CALLSCREEN_FEEDS_FILE is
+    the caller's job (`api.background.start` does it, also when syncing is off)."""
     while not stop_event.is_set():
         try:
             results = await asyncio.to_thread(sync_due, settings, store, environ=environ)

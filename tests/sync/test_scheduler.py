@@ -9,7 +9,6 @@ from blocklist.store import feeds as feed_store
 from blocklist.store.admin import Store
 from blocklist.sync import manage
 from blocklist.sync.scheduler import run_scheduler
-from blocklist.values import replace
 from tests.sync.conftest import FeedServer
 from tests.sync.test_runner import csv
 
@@ -46,16 +45,3 @@ async def test_short_interval_syncs_again_and_304_costs_nothing(
     await task
     outcomes = [r["outcome"] for r in feed_store.runs(store, "acm")]
     assert outcomes[-1] == "ok" and set(outcomes[:-1]) == {"unchanged"} and len(outcomes) >= 2
-
-
-async def test_feeds_file_is_stored_at_first_start(
-    store: Store, settings: Settings, tmp_path
-) -> None:
-    """CALLSCREEN_FEEDS_FILE's feeds are stored when the scheduler starts."""
-    path = tmp_path / "feeds.json"
-    path.write_text('{"feeds": [{"id": "bnetza", "path": "x.csv", "format": "bnetza",'
-                    ' "region": "DE", "enabled": false}]}')
-    stop = asyncio.Event()
-    stop.set()
-    await run_scheduler(replace(settings, feeds_file=str(path)), store, stop)
-    assert list(feed_store.configs(store)) == ["bnetza"]
