@@ -20,6 +20,8 @@ from blocklist.store.wire import RedisAddress, encode, ssl_context
 if TYPE_CHECKING:
     from blocklist.store.wire import Command
 
+SETUP_TIMEOUT_S = 5.0  # AUTH, SELECT and SCRIPT LOAD on a new connection
+
 
 class Multiplexer:
     """One asyncio connection shared by every call of a process.
@@ -80,6 +82,7 @@ class Multiplexer:
     async def _connect(self) -> _Protocol:
         loop = asyncio.get_running_loop()
         address = self._address
+        protocol: _Protocol | None = None
         try:
             if address.path:
                 _, protocol = await loop.create_unix_connection(_Protocol, address.path)
@@ -96,10 +99,9 @@ class Multiplexer:
                     )
             setup = [*address.setup_commands(), *self._setup]
             if setup:
-                replies = await asyncio.wait_for(protocol.send(setup), 5)
+                replies = await asyncio.wait_for(protocol.send(setup), SETUP_TIMEOUT_S)
                 for reply in replies:
                     if isinstance(reply, hiredis.ReplyError):
-                        protocol.close()
                         raise StoreError(f"Redis at {address} refused setup: {reply}")
             self._protocol = protocol
             return protocol
@@ -108,6 +110,8 @@ class Multiplexer:
             raise StoreError(f"Redis at {address} unavailable: {self._last_error}") from None
         finally:
             self._connecting = None
+            if protocol is not None and self._protocol is not protocol:
+                protocol.close()  # a setup that failed or timed out: don't leak the socket
 
     async def close(self) -> None:
         if self._protocol is not None:

@@ -120,6 +120,30 @@ async def test_multiplexer_times_out_then_recovers(silent_server: int) -> None:
     await mux.close()
 
 
+async def test_multiplexer_closes_a_connection_whose_setup_hangs(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that accepts but never answers the setup costs no socket per reconnect."""
+    from blocklist.store import multiplexer
+
+    made: list[multiplexer._Protocol] = []
+
+    class Recorded(multiplexer._Protocol):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(multiplexer, "_Protocol", Recorded)
+    monkeypatch.setattr(multiplexer, "SETUP_TIMEOUT_S", 0.05)
+    mux = Multiplexer(RedisAddress(port=silent_server), retry_s=0, setup=[("PING",)])
+    for _ in range(3):
+        with pytest.raises(StoreError):
+            await mux.run([("PING",)], 0.5)
+    assert len(made) == 3
+    assert all(p.closed for p in made)
+    await mux.close()
+
+
 async def test_multiplexer_down_fails_fast() -> None:
     """A Redis that is down fails at once, and reconnects are rate-limited."""
     mux = Multiplexer(RedisAddress(port=1), retry_s=10)
