@@ -282,8 +282,15 @@ class AgiConnection(asyncio.Protocol):
         future.add_done_callback(lambda done: self._stored(pending, done))
 
     def _stored(self, pending: Pending, done: asyncio.Future[list[object]]) -> None:
-        error = done.exception()
-        self._start_answer(self._server.handler.finish(pending, error or done.result()))
+        handler = self._server.handler
+        try:
+            error = done.exception()
+            decision = handler.finish(pending, error or done.result())
+        except (Exception, asyncio.CancelledError):  # else the call would wait unanswered
+            log.exception("unexpected error concluding a FastAGI call")
+            decision = handler.count(pending.direction.value, handler._fail_open(
+                Reason.INTERNAL_ERROR, pending.screening.reading.e164))
+        self._start_answer(decision)
 
     def _start_answer(self, decision: Decision) -> None:
         transport = self._transport

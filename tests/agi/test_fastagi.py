@@ -292,3 +292,38 @@ def test_workers_share_the_port(store: Store, redis_url: str) -> None:
 
 
 Responder = Callable[[int, str], list[str]]
+
+
+async def test_error_concluding_a_call_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error after the store answered still answers the call: allowed, degraded."""
+    import asyncio
+
+    from agi.fastagi import CallHandler, FastAgiServer
+    from blocklist.screening import Screener
+    from blocklist.settings import Settings
+
+    class AnsweringStore:
+        def submit(self, commands: object, timeout_s: float) -> asyncio.Future[list[object]]:
+            future: asyncio.Future[list[object]] = asyncio.get_running_loop().create_future()
+            future.set_result([[None, [], 0, []]])
+            return future
+
+        async def close(self) -> None:
+            pass
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise TypeError("a bug")
+
+    screener = Screener(Settings())
+    monkeypatch.setattr(screener, "conclude", broken)
+    server = FastAgiServer(CallHandler(screener, AnsweringStore()), 10)  # type: ignore[arg-type]
+    port = await server.start("127.0.0.1", 0)
+    try:
+        conv = await asyncio.to_thread(
+            call_fastagi, port, environment(callerid="+31851234567", args=("inbound",)),
+            timeout_s=2.0)
+    finally:
+        await server.stop(0)
+    assert conv.variables["SCREEN_ACTION"] == "allow"
+    assert conv.variables["SCREEN_STATUS"] == "degraded"
+    assert conv.variables["SCREEN_REASON"] == "internal-error"
