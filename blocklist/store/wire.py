@@ -13,6 +13,7 @@ server. This module imports nothing heavy: the per-call script pays for every im
 from __future__ import annotations
 
 import socket
+import time
 
 import hiredis
 
@@ -152,11 +153,12 @@ class BlockingConnection:
     def run(self, commands: Sequence[Command]) -> list[object]:
         """Replies to `commands`, in order. Raises StoreError / StoreTimeoutError."""
         setup = self._address.setup_commands()
+        deadline = time.monotonic() + self._timeout_s
         try:
             sock = self._connect()
             try:
                 sock.sendall(encode([*setup, *commands]))
-                replies = self._read(sock, len(setup) + len(commands))
+                replies = self._read(sock, len(setup) + len(commands), deadline)
             finally:
                 sock.close()
         except TimeoutError:
@@ -185,10 +187,15 @@ class BlockingConnection:
         return sock
 
     @staticmethod
-    def _read(sock: socket.socket, count: int) -> list[object]:
+    def _read(sock: socket.socket, count: int, deadline: float) -> list[object]:
+        """`count` replies; the socket timeout alone would allow the budget per `recv`."""
         reader = hiredis.Reader()
         replies: list[object] = []
         while len(replies) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
             data = sock.recv(65536)
             if not data:
                 raise StoreError("Redis closed the connection mid-reply")

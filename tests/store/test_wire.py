@@ -93,6 +93,32 @@ def test_blocking_connection_times_out(silent_server: int) -> None:
     assert time.monotonic() - started < 1.0
 
 
+def test_blocking_connection_budget_covers_a_slow_reply() -> None:
+    """A Redis that answers a byte at a time still costs at most the budget in all."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def drip() -> None:
+        conn = server.accept()[0]
+        with conn:
+            for byte in b"$10\r\n0123456789\r\n":
+                time.sleep(0.02)
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    with pytest.raises(StoreTimeoutError):
+        BlockingConnection(RedisAddress(port=server.getsockname()[1]), 0.1).run([("GET", "k")])
+    assert time.monotonic() - started < 0.2
+    thread.join()
+    server.close()
+
+
 def test_blocking_connection_down() -> None:
     """A Redis that is not there is a StoreError."""
     with pytest.raises(StoreError):
