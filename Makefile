@@ -34,7 +34,7 @@ e2e: bootstrap
 
 ## The benchmarks of BRIEF.md's performance goals; each prints its figures.
 bench: bootstrap
-	cd bench && ../$(BIN)/python agi_script.py && ../$(BIN)/python fastagi.py && ../$(BIN)/python sync.py
+	cd bench && ../$(BIN)/python agi_script.py && ../$(BIN)/python fastagi.py && ../$(BIN)/python sync.py && ../$(BIN)/python api.py
 
 numbering-data: bootstrap
 	$(BIN)/python tools/gen-numbering-data
