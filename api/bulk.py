@@ -33,12 +33,11 @@ from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
 from blocklist.errors import ConfigError
 from blocklist.feeds import FORMATS, FeedFormatConfig, FeedMode, Op, ParsedFeed, parse_feed
 from blocklist.feeds.export import record_of
-from blocklist.feeds.numbering import cached_plans
 from blocklist.feeds.screening_feed import FORMAT as SCREENING_FEED
-from blocklist.settings import DEFAULT_PROTECTED
 from blocklist.store.apikeys import Role
 from blocklist.store.catalog import all_entries
 from blocklist.store.reports import REPORTS_SOURCE
+from blocklist.sync.runner import plans_for
 
 router = APIRouter(prefix="/v1/entries", tags=["bulk"])
 Ctx = Annotated[Context, Depends(get_context)]
@@ -139,9 +138,8 @@ async def import_entries(
     data = await request.body()  # the size cap is enforced by api.limits
     if not data:
         raise Problem(422, "invalid-feed", "the upload is empty")
-    protected = {**DEFAULT_PROTECTED, context.settings.region: context.settings.protected_numbers}
     parsed = await run_in_threadpool(
-        parse_feed, data, format, feed_config, plan_for=cached_plans(protected),
+        parse_feed, data, format, feed_config, plan_for=plans_for(context.settings),
         today=dt.datetime.now(dt.UTC).date(), added_by=key.name)
     report = await run_in_threadpool(_apply, context, parsed, force=force, dry_run=dry_run,
                                      max_removal=max_removal)

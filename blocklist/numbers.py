@@ -237,6 +237,12 @@ class NumberPlan:
         cc, national = split
         return any(_short_codes(region).emergency(national) for region in _regions_of(cc))
 
+    def protected_international(self) -> tuple[str, ...]:
+        """The configured protected numbers in international form (`+318000113`,
+        `+31116*`): the same numbers, readable by any region's plan."""
+        return (tuple("+" + n for n in sorted(self._protected_exact))
+                + tuple("+" + p + "*" for p in self._protected_prefixes))
+
     # -- the admin side ------------------------------------------------------------------
 
     def parse_exact(self, text: str) -> str:

@@ -30,17 +30,20 @@ from blocklist.ranges import range_to_prefixes
 _CANONICAL_E164 = re.compile(r"\+[1-9]\d{1,14}")
 
 
-def cached_plans(protected: Mapping[str, tuple[str, ...]]) -> Callable[[str], NumberPlan]:
+def cached_plans(
+    protected: Mapping[str, tuple[str, ...]], shared: tuple[str, ...] = ()
+) -> Callable[[str], NumberPlan]:
     """A `plan_for(region)` that builds each region's `NumberPlan` once.
 
     `protected` maps a region to its configured protected numbers (`settings.DEFAULT_PROTECTED`
-    has the shape); unknown regions raise `ConfigError` from `NumberPlan`.
+    has the shape); `shared` are protected in every region (the operator's own, in
+    international form); unknown regions raise `ConfigError` from `NumberPlan`.
     """
 
     @lru_cache(maxsize=64)
     def plan_for(region: str) -> NumberPlan:
         region = region.upper()
-        return NumberPlan(region, tuple(protected.get(region, ())))
+        return NumberPlan(region, tuple(protected.get(region, ())) + shared)
 
     return plan_for
 

@@ -18,6 +18,7 @@ from typing import Any
 from blocklist import metrics
 from blocklist.errors import CallscreenError, SyncRefusedError
 from blocklist.feeds import cached_plans, parse_feed
+from blocklist.numbers import NumberPlan
 from blocklist.settings import DEFAULT_PROTECTED, Settings
 from blocklist.store import feeds as feed_store
 from blocklist.store.admin import Store
@@ -73,8 +74,11 @@ class RunResult:
 
 
 def plans_for(settings: Settings) -> Any:
-    """`plan_for(region)` with the operator's protected numbers for its own region."""
-    return cached_plans({**DEFAULT_PROTECTED, settings.region: settings.protected_numbers})
+    """`plan_for(region)`: each region's plan protects that region's defaults and, in every
+    region, the operator's own protected numbers (a DE feed can't list +31 800 0113 either)."""
+    operator = NumberPlan(settings.region, settings.protected_numbers)
+    return cached_plans({**DEFAULT_PROTECTED, settings.region: settings.protected_numbers},
+                        shared=operator.protected_international())
 
 
 def run_feed(

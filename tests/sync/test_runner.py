@@ -137,3 +137,19 @@ def test_manage_add_list_remove(store: Store, settings: Settings) -> None:
     assert result.outcome == "failed" and "/nonexistent" in result.reason
     assert manage.remove_feed(settings, store, "acm", actor="test")
     assert manage.list_feeds(settings, store) == []
+
+
+def test_operator_protected_numbers_are_protected_in_every_region(settings) -> None:
+    """A feed of another region can't list the operator's helplines either."""
+    from blocklist.errors import ProtectedNumberError
+    from blocklist.feeds.model import Limits
+    from blocklist.feeds.numbering import exact_key, prefix_key
+    from blocklist.sync.runner import plans_for
+
+    german = plans_for(settings)("DE")
+    with pytest.raises(ProtectedNumberError):
+        exact_key(german, "+31 800 0113")
+    with pytest.raises(ProtectedNumberError):
+        prefix_key(german, "+31 800 011x", Limits())
+    with pytest.raises(ProtectedNumberError):
+        prefix_key(german, "+31 116 123x", Limits())
