@@ -31,12 +31,13 @@ from api.models import ImportReport, RowProblem
 from api.problems import Problem
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
 from blocklist.errors import ConfigError
-from blocklist.feeds import FORMATS, FeedFormatConfig, FeedMode, Op, ParsedFeed, parse_feed
+from blocklist.feeds import FORMATS, FeedFormatConfig, ParsedFeed, parse_feed
 from blocklist.feeds.export import record_of
 from blocklist.feeds.screening_feed import FORMAT as SCREENING_FEED
 from blocklist.store.apikeys import Role
 from blocklist.store.catalog import all_entries
 from blocklist.store.reports import REPORTS_SOURCE
+from blocklist.sync.apply import guard_and_apply
 from blocklist.sync.runner import plans_for
 
 router = APIRouter(prefix="/v1/entries", tags=["bulk"])
@@ -69,32 +70,15 @@ def _config(context: Context, config: str | None, overrides: dict[str, Any]) -> 
 
 def _apply(context: Context, parsed: ParsedFeed, *, force: bool, dry_run: bool,
            max_removal: float) -> ImportReport:
-    header = parsed.header
-    if header.mode is FeedMode.SNAPSHOT and header.source in PROTECTED_SOURCES:
-        raise Problem(409, "import-refused", f"a snapshot of {header.source!r} would replace"
-                      " entries people made; send a delta, or use another source")
-    if header.source == REPORTS_SOURCE:
-        raise Problem(409, "import-refused", "source 'reports' is kept by reports only")
-    if parsed.integrity_errors and not force:
-        raise Problem(409, "import-refused", "; ".join(parsed.integrity_errors)
-                      + " (force to override)")
-    counts = {"added": 0, "removed": 0, "changed": 0, "unchanged": 0}
-    if header.mode is FeedMode.SNAPSHOT:
-        report = context.store.apply_snapshot(
-            header.source, (r.entry for r in parsed.records), max_removal_ratio=max_removal,
-            force=force, dry_run=dry_run)
-        counts = {"added": len(report.added), "removed": len(report.removed),
-                  "changed": len(report.changed), "unchanged": report.unchanged}
-    elif not dry_run:
-        adds = [r.entry for r in parsed.records if r.op is Op.ADD]
-        removes = [(r.entry.key, r.entry.is_prefix) for r in parsed.records if r.op is Op.REMOVE]
-        counts["added"] = context.store.add_entries(adds) if adds else 0
-        counts["removed"] = (context.store.remove_entries(header.source, removes)
-                             if removes else 0)
+    """The same guard and apply as `callscreen import` and the sync; a refusal raises
+    SyncRefusedError, which answers 409 import-refused."""
+    outcome = guard_and_apply(context.store, parsed, parsed.header.source,
+                              max_removal_ratio=max_removal, force=force, dry_run=dry_run)
     return ImportReport(
-        source=header.source, mode=header.mode.value, dry_run=dry_run, forced=force, **counts,
-        rows_read=parsed.rows_read, skipped_expired=parsed.skipped_expired,
-        rejected_count=len(parsed.errors),
+        source=outcome.source, mode=outcome.mode.value, dry_run=dry_run, forced=force,
+        added=len(outcome.added), removed=len(outcome.removed), changed=len(outcome.changed),
+        unchanged=outcome.unchanged, rows_read=parsed.rows_read,
+        skipped_expired=parsed.skipped_expired, rejected_count=len(parsed.errors),
         rejected=[RowProblem(line=e.line, reason=e.reason)
                   for e in parsed.errors[:MAX_REJECTED_SHOWN]],
         integrity_errors=list(parsed.integrity_errors),

@@ -1,10 +1,13 @@
-"""Guard, then apply a parsed feed to one source: shared by `callscreen import` and the sync.
+"""Guard, then apply a parsed feed to one source: shared by `callscreen import`, the API's
+import upload and the sync.
 
 The guard (FEEDS.md) refuses, before anything is written: a feed with no valid row, a feed
 whose own `record_count` or `sha256` disagrees with what arrived, a feed naming another source
 than the one it is applied to, and (in `Store.apply_snapshot`) a snapshot removing more than
 `max_removal_ratio` of the source's entries. `force` overrides all of them but the source
-mismatch. A refusal raises `SyncRefusedError` and leaves the store exactly as it was.
+mismatch. Never, even forced: a snapshot of `manual` (entries people made one by one) or any
+import into `reports` (kept by subscribers' reports). A refusal raises `SyncRefusedError`
+and leaves the store exactly as it was.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from blocklist.entries import Entry
+from blocklist.entries import MANUAL_SOURCE, Entry
 from blocklist.errors import SyncRefusedError
 from blocklist.feeds import FeedMode, Op, ParsedFeed, Records, RowError
 from blocklist.store.admin import Store
+from blocklist.store.reports import REPORTS_SOURCE
 from blocklist.store.snapshot import ApplyReport
 from blocklist.store.state import EntryKey
 from blocklist.values import replace
@@ -68,6 +72,13 @@ def guard_and_apply(
     if parsed.header.source != source:
         raise SyncRefusedError(
             f"the feed names source {parsed.header.source!r}, not {source!r}"
+        )
+    if source == REPORTS_SOURCE:
+        raise SyncRefusedError(f"source {source!r} is kept by subscribers' reports only")
+    if parsed.header.mode is FeedMode.SNAPSHOT and source == MANUAL_SOURCE:
+        raise SyncRefusedError(
+            f"a snapshot of {source!r} would replace entries people made; send a delta"
+            " (records with op add/remove), or use another source"
         )
     problems = list(parsed.integrity_errors)
     if not parsed.records:

@@ -81,3 +81,18 @@ def test_many_rejected_rows_are_capped(redis_url: str, store: Store, tmp_path: P
     done = callscreen(redis_url, "import", str(path), "--format", "plain", "--source", "acm")
     assert done.returncode == 0
     assert "and 10 more rejected rows" in done.stderr and "rejected=30" in done.stdout
+
+
+def test_cli_refuses_a_snapshot_of_manual_entries(redis_url: str, tmp_path) -> None:
+    """`callscreen import` refuses a snapshot of `manual`, as the API does: it would replace
+    entries people made one by one."""
+    path = tmp_path / "manual.json"
+    path.write_text(json.dumps({"feed": {"format": "screening-feed/v1", "source": "manual",
+                                         "mode": "snapshot"},
+                                "records": [{"number": "+31855550101", "category": "fraud"}]}))
+    result = subprocess.run(
+        [sys.executable, "-m", "blocklist.cli", "import", str(path), "--force", "--quiet"],
+        env={**os.environ, "CALLSCREEN_REDIS_URL": redis_url}, capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 1
+    assert "would replace entries people made" in result.stderr
