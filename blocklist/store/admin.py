@@ -45,6 +45,11 @@ from blocklist.store.state import (
 _entry_from_meta = entry_from_meta  # for callers that imported it from here
 APPLY_LOCK_S = 600
 CHUNK = 2000
+# Delete a lock only if it still holds our token (KEYS[1] the lock, ARGV[1] the token).
+RELEASE_LOCK_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 @contextlib.contextmanager
@@ -238,8 +243,8 @@ class Store:
                 self.redis.delete(self.keys.key("dirty"))
         finally:
             with contextlib.suppress(RedisError):
-                if self.redis.get(lock_key) == token:
-                    self.redis.delete(lock_key)
+                # Atomic compare-and-delete: never another process's lock taken after expiry.
+                self.redis.eval(RELEASE_LOCK_SCRIPT, 1, lock_key, token)
 
     def _read_state(
         self, source: str, buckets: Iterable[int] | None, prefixes: Iterable[str] | None

@@ -19,15 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from blocklist.errors import StoreError
-from blocklist.store.admin import Store, translated_errors
+from blocklist.store.admin import RELEASE_LOCK_SCRIPT, Store, translated_errors
 
 MAX_RUNS = 50
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 def _loads(raw: str, what: str) -> Any:
     try:
         return json.loads(raw)
@@ -110,4 +104,4 @@ def acquire_lock(store: Store, feed_id: str, ttl_s: float) -> str | None:
 def release_lock(store: Store, feed_id: str, token: str) -> None:
     """Release the lock if it is still ours (an expired lock may belong to another process)."""
     with translated_errors(f"release the sync lock of feed {feed_id!r}"):
-        store.redis.eval(_RELEASE, 1, store.keys.key(f"lock:feed:{feed_id}"), token)
+        store.redis.eval(RELEASE_LOCK_SCRIPT, 1, store.keys.key(f"lock:feed:{feed_id}"), token)
