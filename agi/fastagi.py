@@ -146,7 +146,7 @@ class CallHandler:
             metrics.STORE_ERRORS.labels("unavailable").inc()
             self.rate_limited.warning("store-down", f"{error}; allowing calls (degraded)")
             return self._fail_open(Reason.STORE_UNAVAILABLE, e164)
-        log.error("unexpected error asking the store: %r", error)
+        self.rate_limited.warning("store-error", f"unexpected error asking the store: {error!r}")
         return self._fail_open(Reason.INTERNAL_ERROR, e164)
 
     def _fail_open(self, reason: str, e164: str | None) -> Decision:
@@ -272,7 +272,7 @@ class AgiConnection(asyncio.Protocol):
             begun = server.handler.begin(env)
         except Exception:  # never let one call take the server down: fail open
             log.exception("unexpected error deciding a FastAGI call")
-            self._start_answer(server.handler.count("unknown", Decision.degraded_allow(
+            self._start_answer(server.handler.count("unknown", server.handler._fail_open(
                 Reason.INTERNAL_ERROR, None)))
             return
         if isinstance(begun, Decision):
