@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -114,6 +115,12 @@ class Multiplexer:
                 protocol.close()  # a setup that failed or timed out: don't leak the socket
 
     async def close(self) -> None:
+        """Close the connection, and one still being made (it would outlive shutdown)."""
+        connecting = self._connecting
+        if connecting is not None:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StoreError):
+                await connecting
         if self._protocol is not None:
             self._protocol.close()
             self._protocol = None

@@ -187,3 +187,12 @@ async def test_multiplexer_down_fails_fast() -> None:
         with pytest.raises(StoreError, match="unavailable"):
             await mux.run([("PING",)], 0.5)
     assert attempts == []  # within retry_s no call waits on a new connection attempt
+
+
+async def test_close_cancels_a_connection_being_made(silent_server: int) -> None:
+    """close() during a connection attempt leaves no connection behind it."""
+    mux = Multiplexer(RedisAddress(port=silent_server), setup=[("SCRIPT", "LOAD", "return 1")])
+    with pytest.raises(StoreTimeoutError):
+        await mux.run([("PING",)], 0.05)  # the setup hangs: the attempt goes on
+    await mux.close()
+    assert mux._connecting is None and mux._protocol is None
