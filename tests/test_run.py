@@ -79,3 +79,31 @@ def test_cli_without_redis_says_how_to_fix(tmp_path: Path) -> None:
     result = cli(tmp_path, "check", "+31855550101", "--direction", "inbound")
     assert result.returncode == 1
     assert "CALLSCREEN_REDIS_URL" in result.stderr and "callscreen run" in result.stderr
+
+
+def test_run_restarts_a_part_that_dies(tmp_path: Path) -> None:
+    """When the FastAGI server dies, callscreen run starts it again."""
+    ports = {name: free_port() for name in ("redis", "agi", "metrics", "api")}
+    proc = start(tmp_path, ports)
+    try:
+        wait_up(proc, ports)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        fastagi = [pid for pid in children
+                   if b"fastagi" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(fastagi) == 1, children
+        os.kill(int(fastagi[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conv = call_fastagi(ports["agi"], environment(args=("inbound",)), timeout_s=2)
+                if conv.variables:
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None, "callscreen run exited"
+            assert time.monotonic() < deadline, "the FastAGI server was not restarted"
+            time.sleep(0.2)
+        assert conv.variables["SCREEN_ACTION"] == "allow"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
