@@ -165,14 +165,7 @@ def test_redis_down_calls_connect_degraded_then_screening_resumes(
         screened(o, "allow", status="degraded")
     finally:
         redis.start()
-    deadline = time.monotonic() + 15
-    while True:
-        o = calls.inbound(REVOKED, SUBSCRIBER, expect_answer=False)
-        if o.final == REJECTED or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    rejected_before_ringing(o)
-    screened(o, "block", category="revoked")
+    screening_resumes(calls)
 
 
 def test_redis_hanging_calls_connect_degraded_then_screening_resumes(
@@ -188,14 +181,7 @@ def test_redis_hanging_calls_connect_degraded_then_screening_resumes(
         screened(o, "allow", status="degraded")
     finally:
         redis.thaw()
-    deadline = time.monotonic() + 15
-    while True:
-        o = calls.inbound(REVOKED, SUBSCRIBER, expect_answer=False)
-        if o.final == REJECTED or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    rejected_before_ringing(o)
-    screened(o, "block", category="revoked")
+    screening_resumes(calls)
 
 
 def _list_covering_block(redis: Redis) -> None:
@@ -211,3 +197,15 @@ def _list_covering_block(redis: Redis) -> None:
                                  reference="E2E-COVERING-112")])
     finally:
         store.close()
+
+
+def screening_resumes(calls: Calls) -> None:
+    """Within 15 s of Redis coming back, the revoked caller is rejected again."""
+    deadline = time.monotonic() + 15
+    while True:
+        o = calls.inbound(REVOKED, SUBSCRIBER, expect_answer=False)
+        if o.final == REJECTED or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    rejected_before_ringing(o)
+    screened(o, "block", category="revoked")
