@@ -25,10 +25,12 @@ from tests.store.test_wire import silent_server  # noqa: F401 - fixture
 
 @contextmanager
 def fastagi(redis_url: str, *, timeout_ms: int = 200, workers: int = 1,
+            log_level: str = "WARNING",
             ) -> Iterator[tuple[int, int, subprocess.Popen[bytes]]]:
     port, metrics_port = free_port(), free_port()
     env = {**os.environ, "CALLSCREEN_REDIS_URL": redis_url, "CALLSCREEN_REGION": "NL",
-           "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms), "CALLSCREEN_LOG_LEVEL": "WARNING"}
+           "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms), "CALLSCREEN_LOG_LEVEL": log_level}
+    env.pop("CALLSCREEN_LOG_NUMBERS", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
          "--metrics-listen", f"127.0.0.1:{metrics_port}", "--workers", str(workers)],
@@ -289,6 +291,21 @@ def test_workers_share_the_port(store: Store, redis_url: str) -> None:
             conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
             assert conv.variables["SCREEN_ACTION"] == "block"
         assert metric(mport, "callscreen_calls_total", action="block") == 20
+
+
+def test_numbers_stay_out_of_logs_and_metrics(store: Store, redis_url: str) -> None:
+    """A blocked call is logged with a hashed number, and no number is in the metrics."""
+    listed(store, "31851234567", Category.REVOKED)
+    with fastagi(redis_url, log_level="INFO") as (port, mport, proc):
+        conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
+        assert conv.variables["SCREEN_ACTION"] == "block"
+        body = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics").read().decode()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        log = proc.stderr.read().decode() if proc.stderr else ""
+    assert "inbound #" in log and "-> block" in log  # the decision is logged, hashed
+    assert "31851234567" not in log and "+3185" not in log
+    assert "31851234567" not in body
 
 
 Responder = Callable[[int, str], list[str]]
