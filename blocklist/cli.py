@@ -120,14 +120,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.feeds.export import write_screening_feed
     from blocklist.store.admin import Store
+    from blocklist.store.catalog import all_entries
 
     store = Store.from_url(redis_url(settings), settings.key_prefix)
-    sources = [args.source] if args.source else store.sources()
-    entries: list[Entry] = []
-    for source in sources:
-        keys = list(store.source_entries(source))
-        found = store.entries_for(keys)
-        entries += [e for k in keys for e in found[k] if e.source == source]
+    entries = list(all_entries(store, [args.source] if args.source else None))
     label = args.source or "callscreen-export"
     if args.output == "-":
         write_screening_feed(entries, label, sys.stdout.buffer, jsonl=args.jsonl)

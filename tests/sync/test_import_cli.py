@@ -96,3 +96,18 @@ def test_cli_refuses_a_snapshot_of_manual_entries(redis_url: str, tmp_path) -> N
         timeout=60)
     assert result.returncode == 1
     assert "would replace entries people made" in result.stderr
+
+
+def test_export_round_trips_through_import(redis_url: str, store: Store, tmp_path: Path) -> None:
+    """`callscreen export --source` writes a feed that imports back to the same entries."""
+    path = tmp_path / "feed.json"
+    path.write_text(FEED_JSON, encoding="utf-8")
+    assert callscreen(redis_url, "import", str(path), "--quiet").returncode == 0
+    exported = tmp_path / "export.jsonl"
+    done = callscreen(redis_url, "export", "--source", "ex", "--jsonl", "-o", str(exported))
+    assert done.returncode == 0, done.stderr
+    assert "exported 2 entries" in done.stderr
+    before = store.source_entries("ex")
+    store.apply_snapshot("ex", [], force=True)
+    assert callscreen(redis_url, "import", str(exported), "--quiet").returncode == 0
+    assert store.source_entries("ex") == before
