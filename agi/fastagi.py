@@ -102,7 +102,7 @@ class CallHandler:
             request = request_from(env)
         except BadRequestError as exc:
             self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
-            return self.count("unknown", self._fail_open(Reason.BAD_REQUEST, None))
+            return self.count("unknown", self.fail_open(Reason.BAD_REQUEST, None))
         screening = self.screener.prepare(
             request.direction, request.number, request.subscriber, request.language
         )
@@ -121,7 +121,7 @@ class CallHandler:
             metrics.STORE_ERRORS.labels("bad-reply").inc()
             self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
             return self.count(
-                direction.value, self._fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
+                direction.value, self.fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
             )
         metrics.DECISION_SECONDS.observe(time.perf_counter() - pending.started)
         for match in decision.shadow:
@@ -141,22 +141,23 @@ class CallHandler:
         if isinstance(error, StoreTimeoutError):
             metrics.STORE_ERRORS.labels("timeout").inc()
             self.rate_limited.warning("store-timeout", f"{error}; allowing calls (degraded)")
-            return self._fail_open(Reason.STORE_TIMEOUT, e164)
+            return self.fail_open(Reason.STORE_TIMEOUT, e164)
         if isinstance(error, StoreError):
             metrics.STORE_ERRORS.labels("unavailable").inc()
             self.rate_limited.warning("store-down", f"{error}; allowing calls (degraded)")
-            return self._fail_open(Reason.STORE_UNAVAILABLE, e164)
+            return self.fail_open(Reason.STORE_UNAVAILABLE, e164)
         self.rate_limited.warning("store-error", f"unexpected error asking the store: {error!r}")
-        return self._fail_open(Reason.INTERNAL_ERROR, e164)
+        return self.fail_open(Reason.INTERNAL_ERROR, e164)
 
-    def _fail_open(self, reason: str, e164: str | None) -> Decision:
+    def fail_open(self, reason: str, e164: str | None) -> Decision:
+        """Allow without the store, and count why (the caller counts the call itself)."""
         metrics.FAIL_OPEN.labels(reason).inc()
         return Decision.degraded_allow(reason, e164)
 
     def overloaded(self) -> Decision:
         """Past CALLSCREEN_MAX_CALLS: allow at once, without asking the store."""
         self.rate_limited.warning("overloaded", "too many calls in flight; allowing (degraded)")
-        return self.count("unknown", self._fail_open(Reason.OVERLOADED, None))
+        return self.count("unknown", self.fail_open(Reason.OVERLOADED, None))
 
     def count(self, direction: str, decision: Decision) -> Decision:
         status = "degraded" if decision.degraded else "ok"
@@ -272,7 +273,7 @@ class AgiConnection(asyncio.Protocol):
             begun = server.handler.begin(env)
         except Exception:  # never let one call take the server down: fail open
             log.exception("unexpected error deciding a FastAGI call")
-            self._start_answer(server.handler.count("unknown", server.handler._fail_open(
+            self._start_answer(server.handler.count("unknown", server.handler.fail_open(
                 Reason.INTERNAL_ERROR, None)))
             return
         if isinstance(begun, Decision):
@@ -288,7 +289,7 @@ class AgiConnection(asyncio.Protocol):
             decision = handler.finish(pending, error or done.result())
         except (Exception, asyncio.CancelledError):  # else the call would wait unanswered
             log.exception("unexpected error concluding a FastAGI call")
-            decision = handler.count(pending.direction.value, handler._fail_open(
+            decision = handler.count(pending.direction.value, handler.fail_open(
                 Reason.INTERNAL_ERROR, pending.screening.reading.e164))
         self._start_answer(decision)
 
