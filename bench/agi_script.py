@@ -22,10 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, redis_benchmark_mget, throwaway_redis
-
-from blocklist.entries import AppliesTo, Category, Entry
-from blocklist.store.admin import Store
+from common import ROOT, list_numbers, redis_benchmark_mget, throwaway_redis
 
 OPENING = (
     "agi_request: callscreen-agi\nagi_channel: PJSIP/trunk-00000001\nagi_language: nl\n"
@@ -90,11 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(11)
     with throwaway_redis() as redis, tempfile.TemporaryDirectory() as tmp:
-        store = Store.from_url(redis.url)
-        listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(100_000)]
-        store.apply_snapshot("bench", [
-            Entry(key=n, is_prefix=False, category=Category.REVOKED,
-                  applies_to=AppliesTo.BOTH, source="bench") for n in listed])
+        listed = list_numbers(redis.url, rng)
         if not Path("/usr/bin/time").exists():
             raise SystemExit("GNU time is needed for peak memory: apt-get install time")
         script = install(Path(tmp) / "venv")

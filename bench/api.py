@@ -18,9 +18,8 @@ import sys
 import time
 
 import httpx
-from common import ROOT, percentile, redis_benchmark_mget, throwaway_redis
+from common import ROOT, list_numbers, percentile, redis_benchmark_mget, throwaway_redis
 
-from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.redis_server import free_port
 from blocklist.store.admin import Store
 from blocklist.store.apikeys import Role, create_key
@@ -57,12 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(5)
     with throwaway_redis() as redis:
+        listed = list_numbers(redis.url, rng)
         store = Store.from_url(redis.url)
-        listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(100_000)]
-        store.apply_snapshot("bench", [
-            Entry(key=n, is_prefix=False, category=Category.REVOKED,
-                  applies_to=AppliesTo.BOTH, source="bench", reference="BENCH-1")
-            for n in listed])
         _, key = create_key(store, "bench", Role.READ, "bench")
         numbers = [("%2B" + listed[i]) if i % 2 else f"%2B3120{rng.randrange(10**7):07d}"
                    for i in range(2000)]

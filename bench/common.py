@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,20 @@ def redis_benchmark_mget(port: int, requests: int = 200_000, clients: int = 50) 
     cells = [c.strip('"') for c in row.split('","')]
     return (f"{float(cells[1]):,.0f} MGET/s, p50 {cells[4]} ms, p99 {cells[6]} ms"
             f" (redis-benchmark, {clients} clients, 10 keys)")
+
+
+def list_numbers(redis_url: str, rng: random.Random, count: int = 100_000) -> list[str]:
+    """List `count` random revoked NL numbers (digits) in a Redis, as one snapshot."""
+    from blocklist.entries import AppliesTo, Category, Entry
+    from blocklist.store.admin import Store
+
+    listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(count)]
+    store = Store.from_url(redis_url)
+    store.apply_snapshot("bench", [
+        Entry(key=n, is_prefix=False, category=Category.REVOKED, applies_to=AppliesTo.BOTH,
+              source="bench", reference="BENCH-1") for n in listed])
+    store.close()
+    return listed
 
 
 def cpu_seconds(pid: int) -> float:

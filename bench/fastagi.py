@@ -21,11 +21,16 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, cpu_seconds, percentile, redis_benchmark_mget, throwaway_redis
+from common import (
+    ROOT,
+    cpu_seconds,
+    list_numbers,
+    percentile,
+    redis_benchmark_mget,
+    throwaway_redis,
+)
 
-from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.redis_server import free_port
-from blocklist.store.admin import Store
 
 ENV = (
     "agi_network: yes\nagi_network_script: screen\nagi_request: agi://127.0.0.1/screen\n"
@@ -119,11 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     with throwaway_redis() as redis:
-        store = Store.from_url(redis.url)
-        listed = [f"3185{rng.randrange(10**7):07d}" for _ in range(100_000)]
-        store.apply_snapshot("bench", [
-            Entry(key=n, is_prefix=False, category=Category.REVOKED,
-                  applies_to=AppliesTo.BOTH, source="bench") for n in listed])
+        listed = list_numbers(redis.url, rng)
         # Half the calls from listed numbers, half from clean ones.
         numbers = [("+" + listed[i]) if i % 2 else f"+3120{rng.randrange(10**7):07d}"
                    for i in range(5000)]
