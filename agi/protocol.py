@@ -22,6 +22,7 @@ for Python 3. Both our AGI front ends share this module instead.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from blocklist.values import value
 
@@ -31,6 +32,11 @@ MAX_LINE_BYTES = 4096
 # on first use: only the FastAGI server's fast path needs it, not the per-call script.
 _ENV_LINE_PATTERN = rf"^agi_([A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*):(.{{0,{MAX_LINE_BYTES}}})\r?$"
 _OK = "200 result=1"
+
+
+@cache
+def _env_line() -> re.Pattern[str]:
+    return re.compile(_ENV_LINE_PATTERN, re.MULTILINE)
 
 
 class AgiProtocolError(Exception):
@@ -102,7 +108,7 @@ class EnvironmentReader:
         self._lines += lines
         if self._lines > MAX_ENV_LINES:
             raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
-        env_line = re.compile(_ENV_LINE_PATTERN, re.MULTILINE)  # cached by re after the first
+        env_line = _env_line()
         pairs = env_line.findall(text)
         if len(pairs) != lines:
             bad = next(
