@@ -32,7 +32,7 @@ test:
 e2e: bootstrap
 	tools/e2e/run
 
-## The benchmarks of BRIEF.md's performance goals; each prints its figures.
+## The benchmarks of the performance goals (docs/design.md); each prints its figures.
 bench: bootstrap
 	cd bench && ../$(BIN)/python agi_script.py && ../$(BIN)/python fastagi.py && ../$(BIN)/python sync.py && ../$(BIN)/python api.py
 

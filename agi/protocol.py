@@ -1,4 +1,4 @@
-"""The AGI protocol as Asterisk 22 speaks it (docs/ASTERISK.md). Pure: parsing and formatting.
+"""The AGI protocol as Asterisk 22 speaks it (docs/design.md). Pure: parsing and formatting.
 
 Asterisk opens with `agi_*: value` lines ending in an empty line, then answers each command:
 

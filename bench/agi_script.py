@@ -1,6 +1,6 @@
 """The per-call AGI script: median wall time and peak memory per call.
 
-Goal (BRIEF.md): at most 30 ms wall and 16 MB peak memory per call, median. Installs the
+Goal (docs/design.md): at most 30 ms wall and 16 MB peak memory per call, median. Installs the
 project (not editable, as an operator would) with its one call-path dependency (hiredis) into
 a throwaway virtual environment, then runs `callscreen-agi` the way Asterisk does: a new
 process per call, the AGI environment on stdin, the answer (one EXEC MSet), against a
@@ -111,7 +111,7 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run([python, "-c", ""], check=True)
             bare.append(time.perf_counter() - started)
-        # BRIEF.md's point of comparison, in the same run: a per-call script on pyst2 and
+        # The point of comparison (docs/design.md), in the same run: a per-call script on pyst2 and
         # redis-py doing one lookup (installed into the same throwaway venv for this only).
         subprocess.run([python, "-m", "pip", "install", "-q", "pyst2", "six", "redis"],
                        check=True)

@@ -1,6 +1,6 @@
 """FastAGI throughput and latency: calls per second of server CPU, p50/p99 at 50 concurrent calls.
 
-Goal (BRIEF.md): at least 10,000 screened calls per second of server CPU, p99 under 2 ms at 50
+Goal (docs/design.md): at least 10,000 screened calls per second of server CPU, p99 under 2 ms at 50
 concurrent calls, one store round trip per call. Runs `callscreen fastagi` (one worker) against
 a throwaway Redis holding 100,000 listed numbers, and drives it with 50 concurrent scripted
 Asterisk connections from this process (each call: connect, environment, the answer in one

@@ -3,7 +3,7 @@ and bytes per listed number; each beside redis-benchmark's MGET figure from the 
 
     .venv/bin/python bench/sync.py [--rows 1000000]
 
-Goals (BRIEF.md): end-to-end sync under 20 s; apply at least 500,000 entries/s; at most 40
+Goals (docs/design.md): end-to-end sync under 20 s; apply at least 500,000 entries/s; at most 40
 bytes per listed number at 1M. Figures only: nothing here asserts.
 """
 

@@ -35,7 +35,7 @@ class AppliesTo(StrEnum):
 
     @classmethod
     def default_for(cls, category: Category) -> AppliesTo:
-        """FEEDS.md: `caller` for `dno`, else `both`."""
+        """docs/feeds.md: `caller` for `dno`, else `both`."""
         return cls.CALLER if category is Category.DNO else cls.BOTH
 
 

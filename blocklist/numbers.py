@@ -6,12 +6,12 @@ phonenumbers' own metadata (country codes, international and trunk prefixes, num
 emergency and short codes; see `_numbering_data`), but not on `phonenumbers.parse`: that costs
 about 70 us per number, more than the FastAGI server's whole per-call budget, and importing
 phonenumbers costs the per-call script about 24 ms of its 30. The admin side is stricter:
-`NumberPlan.parse_exact` also asks phonenumbers whether the number is valid (FEEDS.md's rule
+`NumberPlan.parse_exact` also asks phonenumbers whether the number is valid (docs/feeds.md: the rule
 for listed numbers), `parse_prefix` reads number blocks.
 
 Numbers are carried as E.164 strings (`"+31201234567"`); `digits()` drops the plus.
 
-Protected numbers (BRIEF.md: never warned or blocked, never listed) are the region's emergency
+Protected numbers (docs/decisions.md: never warned, blocked or listed) are the region's emergency
 and short codes, as phonenumbers knows them, and the operator's configured ones (helplines),
 given as numbers or prefixes (`116`, `0800 0113`).
 """

@@ -6,7 +6,7 @@ start and end on a round boundary needs several: `3120123450`..`3120123469` is
 `["312012345", "312012346"]`, and `3120123455`..`3120123461` is seven single numbers
 (a prefix `312012346` would also cover `...62`..`...69`).
 
-The limits (FEEDS.md: at most 10,000 numbers, at most 100 prefixes) are checked before any
+The limits (docs/feeds.md: at most 10,000 numbers, at most 100 prefixes) are checked before any
 prefix is built, so a hostile range costs little.
 """
 

@@ -1,4 +1,4 @@
-"""The layering rules of BRIEF.md and STYLE.md, checked on the source and on real imports."""
+"""The layering rules of docs/design.md, checked on the source and on real imports."""
 
 from __future__ import annotations
 

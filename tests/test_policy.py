@@ -1,4 +1,4 @@
-"""The decision policy: BRIEF.md's table, subscriber modes, allowlists, protected numbers."""
+"""The decision policy (docs/decisions.md): the table, modes, allowlists, protected numbers."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ TABLE = [
 
 @pytest.mark.parametrize(("category", "direction", "action"), TABLE)
 def test_policy_table(category: Category, direction: Direction, action: Action) -> None:
-    """Each category and direction gets BRIEF.md's default action."""
+    """Each category and direction gets the default action of docs/decisions.md."""
     decision = decide(direction, NUMBER, listed(category))
     assert decision.action is action
     assert decision.category is category

@@ -2,7 +2,7 @@
 
     parse_feed(data, fmt, config, plan_for=..., today=..., added_by=...) -> ParsedFeed
 
-Formats (FEEDS.md): `screening-feed/v1` (JSON or JSON Lines, detected), `delimited`
+Formats (docs/feeds.md): `screening-feed/v1` (JSON or JSON Lines, detected), `delimited`
 (CSV/TSV with a column mapping), `bnetza` (the BNetzA measures list as CSV) and `plain`.
 A bad row becomes a `RowError`; a feed that can't be read at all raises `FeedError`; a feed
 whose own record_count or sha256 disagrees parses with `ParsedFeed.intact` false. Applying the

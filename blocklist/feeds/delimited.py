@@ -1,4 +1,4 @@
-"""Delimited text (CSV, TSV) with a column mapping (FEEDS.md, format 2).
+"""Delimited text (CSV, TSV) with a column mapping (docs/feeds.md, format 2).
 
 The first non-empty row is the header. Columns are found by header name (any case, spaces
 collapsed, BOM dropped) through `DelimitedFormat.columns`, or, when that is empty, through

@@ -107,7 +107,7 @@ class Records(Sequence[Record]):
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-feed limits (FEEDS.md). Configurable, never off: every value must be above 0."""
+    """Per-feed limits (docs/feeds.md). Configurable, never off: every value must be above 0."""
 
     min_prefix_digits: int = 6
     max_range_numbers: int = DEFAULT_MAX_NUMBERS

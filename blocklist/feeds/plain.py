@@ -1,4 +1,4 @@
-"""Plain lists (FEEDS.md, format 4): one number, block or range per line; `#` starts a comment.
+"""Plain lists (docs/feeds.md, format 4): one number, block or range per line; `#` starts a comment.
 
 Category, applies_to and region come from the feed's configuration.
 """

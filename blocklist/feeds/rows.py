@@ -115,7 +115,7 @@ def parse_category(value: str) -> Category:
 
 
 def parse_applies_to(value: str | None, category: Category) -> AppliesTo:
-    """The roles a row applies to; FEEDS.md's default for the category when not given."""
+    """The roles a row applies to; the category's default (docs/feeds.md) when not given."""
     if value is None or not value.strip():
         return _DEFAULT_APPLIES_TO[category]
     try:

@@ -1,4 +1,4 @@
-"""`screening-feed/v1` (FEEDS.md, format 1): a JSON document, or JSON Lines for large feeds.
+"""`screening-feed/v1` (docs/feeds.md, format 1): a JSON document, or JSON Lines for large feeds.
 
 Detection: the first non-space byte must be `{`. When the first line is a complete JSON object
 with a `"feed"` key and no `"records"`, the feed is JSON Lines and is read line by line

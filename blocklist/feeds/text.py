@@ -1,7 +1,7 @@
 """Turning a text feed's bytes into text, and refusing what is not a feed at all.
 
 A download that was redirected to a login or error page arrives as HTML with status 200; it
-must fail the sync, not become zero rows (FEEDS.md: the list stays as it was).
+must fail the sync, not become zero rows (docs/feeds.md: the list stays as it was).
 """
 
 from __future__ import annotations

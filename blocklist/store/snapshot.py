@@ -1,7 +1,7 @@
 """Applying a snapshot to one source: diff it against what the source holds, guard, then write
 the source's buckets and the call path's merged listing in one stream.
 
-The order of work is what makes a million rows take about two seconds (BRIEF.md):
+The order of work is what makes a million rows take about two seconds (bench/sync.py):
 
 1. Read the source (its buckets, prefixes and meta ids) and gather the snapshot, naming each
    distinct provenance by its meta id while gathering: ids the source never had are

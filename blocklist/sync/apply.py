@@ -1,7 +1,7 @@
 """Guard, then apply a parsed feed to one source: shared by `callscreen import`, the API's
 import upload and the sync.
 
-The guard (FEEDS.md) refuses, before anything is written: a feed with no valid row, a feed
+The guard (docs/feeds.md) refuses, before anything is written: a feed with no valid row, a feed
 whose own `record_count` or `sha256` disagrees with what arrived, a feed naming another source
 than the one it is applied to, and (in `Store.apply_snapshot`) a snapshot removing more than
 `max_removal_ratio` of the source's entries. `force` overrides all of them but the source

@@ -1,4 +1,4 @@
-"""A scripted Asterisk peer that speaks AGI exactly as docs/ASTERISK.md shows Asterisk 22 does.
+"""A scripted Asterisk peer that speaks AGI exactly as docs/design.md shows Asterisk 22 does.
 
 `environment()` builds the opening lines; `Peer` answers commands the way the test says
 (`200 result=1` by default, or 511, a multi-line 520, a HANGUP notification first, ...).

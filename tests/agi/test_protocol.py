@@ -88,7 +88,7 @@ def test_bad_variable_name_is_refused() -> None:
 
 
 def test_environment_and_arguments() -> None:
-    """The environment from ASTERISK.md reads with its arguments in order."""
+    """The environment from docs/design.md reads with its arguments in order."""
     env = read_env(environment(args=("inbound", "", "+31201234567")))
     assert env.get("callerid") == "+15551230000"
     assert env.args == ["inbound", "", "+31201234567"]

@@ -42,7 +42,7 @@ def document(records: list[object], **header: object) -> bytes:
 
 
 def test_feeds_md_example_parses(parse: Parse) -> None:
-    """The FEEDS.md example gives its three entries with their provenance and defaults."""
+    """The docs/feeds.md example gives its three entries with their provenance and defaults."""
     feed = parse(EXAMPLE, "screening-feed/v1")
     assert feed.errors == [] and feed.intact and feed.rows_read == 3
     assert keys(feed) == ["+31855550101", "+3190055501*", "+4420794601*"]
