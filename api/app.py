@@ -19,6 +19,7 @@ from api import (
     audit,
     background,
     bulk,
+    docs_page,
     entries,
     feeds,
     health,
@@ -83,7 +84,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 the_store.close()
 
     app = FastAPI(title="callscreen admin API", version="1", description=DESCRIPTION,
-                  openapi_tags=TAGS, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+                  openapi_tags=TAGS, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
@@ -92,6 +93,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)
+    docs_page.install(app)
     app.add_middleware(BodyLimit, upload_paths=frozenset({"/v1/entries/import"}),
                        upload_max_bytes=settings.api_max_upload_bytes)
     app.add_middleware(RequestTelemetry)
