@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from blocklist.entries import AppliesTo, Category, Entry
-from blocklist.errors import StoreError
+from blocklist.errors import StoreCommandError
 from blocklist.store.admin import Store
 from blocklist.store.bulk import Sender, command
 from blocklist.store.layout import pack, unpack
-from blocklist.store.state import Merger, meta_json
+from blocklist.store.state import ListingMerger, meta_json
 
 pytestmark = pytest.mark.redis
 
@@ -78,12 +78,12 @@ def test_a_single_entry_s_code_is_its_merge(terms: dict[str, object]) -> None:
                 **{"applies_to": AppliesTo.BOTH, **terms})  # type: ignore[arg-type]
     listing = merge([one], today)
     expected = None if listing is None else str(pack(listing))
-    assert Merger(today, {}).meta_code(meta_json(one)) == expected
+    assert ListingMerger(today, {}).meta_code(meta_json(one)) == expected
 
 
 def test_sender_reads_every_reply_and_reports_a_refusal(store: Store) -> None:
     """An error reply mid-stream is a StoreError after every reply; the pool still works."""
-    with pytest.raises(StoreError, match="refused"), Sender(store.redis) as sender:
+    with pytest.raises(StoreCommandError, match="refused"), Sender(store.redis) as sender:
         sender.put([command("SET", "{cs}:t1", "1"), command("INCR", "{cs}:t1x", "2"),
                     command("SET", "{cs}:t2", "2")])
     assert store.redis.mget("{cs}:t1", "{cs}:t2") == ["1", "2"]

@@ -1,0 +1,121 @@
+"""The apply lock: one apply (a snapshot, a delta, a manual change, a rebuild) at a time, in
+every process that shares the store.
+
+    {cs}:lock:apply   a random token with an expiry of `ttl_s` (600 s): a process that dies
+                      holding it frees it when it expires
+    {cs}:dirty        set while an apply runs, deleted with the lock when it finishes: found
+                      by the next apply, it means one was interrupted, and the merged listing
+                      is rebuilt before anything else
+
+While an apply runs, a thread renews the lock every third of its expiry, so a long apply keeps
+it. The apply calls `Lease.check` before each chunk it writes: that renews the lock too (one
+round trip), and raises `LockLostError` when the lock is no longer ours (it expired while this
+process stood still, or another process took it), so an apply that lost its lock stops before
+writing more. What it wrote before is what a crash leaves (see `blocklist.store.admin`): stable
+keys untouched, the dirty marker still set, so the next apply rebuilds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from blocklist.errors import LockLostError, StoreError
+from blocklist.store import listing
+from blocklist.store.layout import KeySpace
+from blocklist.store.redis_boundary import (
+    release_lock,
+    renew_lock,
+    take_lock,
+    translated_errors,
+)
+
+APPLY_LOCK_S = 600.0
+WAIT_POLL_S = 0.05
+
+
+class Lease:
+    """The apply lock while this process holds it, renewed by a thread until `stop`."""
+
+    def __init__(self, client: Any, key: str, token: str, ttl_s: float) -> None:
+        self.key = key
+        self.token = token
+        self._client = client
+        self._ttl_s = ttl_s
+        self._lost = False
+        self._stopping = threading.Event()
+        self._renewer = threading.Thread(target=self._renew_every, name="apply-lock-renewal",
+                                         daemon=True)
+
+    def start(self) -> None:
+        self._renewer.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._renewer.is_alive():
+            self._renewer.join()
+
+    def check(self) -> None:
+        """Renew the lock now; LockLostError when it is no longer ours (write nothing more)."""
+        if not self._lost:
+            self._renew()
+        if self._lost:
+            raise LockLostError(
+                f"lost the apply lock {self.key} (it expired, or another process took it)"
+                " while applying; stopped before writing more, the next apply rebuilds"
+            )
+
+    def _renew(self) -> None:
+        if not renew_lock(self._client, self.key, self.token, self._ttl_s):
+            self._lost = True
+
+    def _renew_every(self) -> None:
+        while not self._stopping.wait(self._ttl_s / 3) and not self._lost:
+            # Redis away for a moment: the next round tries again; `check` raises meanwhile.
+            with contextlib.suppress(StoreError):
+                self._renew()
+
+
+class ApplyLock:
+    """Serialises applies across processes (see the module docstring)."""
+
+    def __init__(self, client: Any, keys: KeySpace, ttl_s: float = APPLY_LOCK_S) -> None:
+        self._client = client
+        self._keys = keys
+        self.ttl_s = ttl_s
+
+    @contextlib.contextmanager
+    def hold(self, wait_s: float | None = None) -> Iterator[Lease]:
+        """Take the lock (waiting up to `wait_s`, default its expiry), rebuild the listing if
+        the last apply was interrupted, and hold it, renewed, for the block. StoreError when
+        another apply holds it all that time."""
+        client, keys = self._client, self._keys
+        lease = Lease(client, keys.apply_lock, self._take(wait_s), self.ttl_s)
+        lease.start()
+        try:
+            with translated_errors("mark an apply as running"):
+                if client.exists(keys.dirty):
+                    listing.rebuild(client, keys, lease.check)
+                client.set(keys.dirty, lease.token)
+            yield lease
+        except BaseException:
+            lease.stop()
+            with contextlib.suppress(StoreError):  # the dirty marker stays: the next rebuilds
+                release_lock(client, keys.apply_lock, lease.token)
+            raise
+        lease.stop()
+        # Not ours any more: leave the dirty marker; whoever holds the lock now rebuilt on
+        # taking it, or the next apply will.
+        release_lock(client, keys.apply_lock, lease.token, keys.dirty)
+
+    def _take(self, wait_s: float | None) -> str:
+        deadline = time.monotonic() + (self.ttl_s if wait_s is None else wait_s)
+        while (token := take_lock(self._client, self._keys.apply_lock, self.ttl_s)) is None:
+            if time.monotonic() > deadline:
+                raise StoreError(f"another apply has held {self._keys.apply_lock} too long")
+            time.sleep(WAIT_POLL_S)
+        return token
+
