@@ -22,17 +22,12 @@ from blocklist.entries import (
     Entry,
     Provenance,
     merge,
-    provenance_of,
 )
 from blocklist.store.bulk import split
 from blocklist.store.layout import pack
 
 EntryKey = tuple[str, bool]  # (digits, is_prefix)
 _KEY_AND_PROVENANCE = attrgetter("key", "is_prefix", *PROVENANCE_FIELDS)
-
-
-def meta_json(entry: Entry) -> str:
-    return provenance_json(provenance_of(entry))
 
 
 def provenance_json(provenance: Provenance) -> str:
@@ -66,9 +61,6 @@ class SourceState:
 
     numbers: dict[int, dict[str, str]]
     prefixes: dict[str, str]
-
-    def count(self) -> int:
-        return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
 
 
 @dataclass(slots=True)

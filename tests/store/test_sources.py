@@ -45,7 +45,6 @@ def test_read_state_reads_whole_buckets_and_asked_prefixes(store: Store) -> None
     assert set(state.numbers) == {4567}
     assert set(state.numbers[4567]) == {"3185123", "3185999"}
     assert set(state.prefixes) == {"3190012"}
-    assert state.count() == 3
 
 
 def test_source_entries_and_list_sources(store: Store) -> None:

@@ -6,16 +6,17 @@ import datetime as dt
 
 import pytest
 
-from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.entries import AppliesTo, Category, Entry, provenance_of
 from blocklist.store.layout import pack
-from blocklist.store.state import EntriesByBucket, ListingMerger, meta_json
+from blocklist.store.state import EntriesByBucket, ListingMerger, provenance_json
 
 TODAY = dt.date(2026, 11, 1)
 
 
 def _meta(category: Category, until: dt.date | None = None) -> str:
-    return meta_json(Entry(key="31", is_prefix=False, category=category,
-                           applies_to=AppliesTo.BOTH, source="x", valid_until=until))
+    return provenance_json(provenance_of(Entry(
+        key="31", is_prefix=False, category=category, applies_to=AppliesTo.BOTH, source="x",
+        valid_until=until)))
 
 
 METAS = {
