@@ -12,6 +12,7 @@ can use it. Nothing else in callscreen catches `redis.exceptions` (httpx's
       LOADING, BUSY, MISCONF, CLUSTERDOWN, ...)
     any other error reply (ERR ..., WRONGTYPE, ...)  StoreCommandError: the store is up and
                                                      refused this command (a bad argument)
+    DataError (redis-py refused the argument)        StoreCommandError
     anything else of redis-py's                      StoreError
 
 Locks are a random token under a key, with expiry (SET NX PX): only the holder's token renews
@@ -55,7 +56,9 @@ return 0
 
 def translate(exc: redis_errors.RedisError, action: str) -> StoreError | StoreCommandError:
     """The callscreen error for a redis-py exception raised while trying to `action`."""
-    if isinstance(exc, redis_errors.ResponseError) and not _unavailable(exc):
+    if isinstance(exc, redis_errors.DataError) or (
+        isinstance(exc, redis_errors.ResponseError) and not _unavailable(exc)
+    ):
         return StoreCommandError(f"Redis refused to {action}: {exc}")
     return StoreError(f"Redis failed to {action}: {exc}")
 

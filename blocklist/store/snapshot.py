@@ -17,7 +17,9 @@ The order of work is what makes a million rows take about two seconds (bench/syn
 Crash safety and the no-miss rule are `blocklist.store.admin`'s (see its docstring): stable
 keys are never touched, changed ones are overwritten in place, removals from the merged
 listing come after every new listing, and the `dirty` marker set under the lock makes the
-next apply rebuild whatever a crash left half-written.
+next apply rebuild whatever a crash left half-written. The lock is checked (and renewed)
+before each chunk is sent: an apply that lost it stops there, as if it had crashed
+(`blocklist.store.apply_lock`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Numbers are held per bucket (`bucket -> field -> meta id`, `blocklist.store.layout`), so a
 snapshot of a million rows is diffed and written bucket by bucket, and every entry's
-provenance is turned into JSON once per distinct provenance, not once per row.
+provenance is turned into JSON once per distinct provenance, not once per row. Also here:
+what an apply changed (`ApplyReport`), and the merge of every source's entries into the call
+path's packed listings (`ListingMerger`).
 """
 
 from __future__ import annotations

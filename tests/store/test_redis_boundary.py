@@ -22,7 +22,7 @@ from blocklist.store.redis_boundary import (
     (redis_errors.ResponseError("invalid end ID for the interval"), StoreCommandError),
     (redis_errors.ResponseError("WRONGTYPE Operation against a key holding the wrong kind"),
      StoreCommandError),
-    (redis_errors.DataError("Invalid input of type: 'NoneType'"), StoreError),
+    (redis_errors.DataError("Invalid input of type: 'NoneType'"), StoreCommandError),
     (redis_errors.ConnectionError("Connection refused"), StoreError),
     (redis_errors.TimeoutError("Timeout reading from socket"), StoreError),
     (redis_errors.BusyLoadingError("Redis is loading the dataset in memory"), StoreError),
