@@ -88,12 +88,13 @@ class ApplyLock:
         self.ttl_s = ttl_s
 
     @contextlib.contextmanager
-    def hold(self, wait_s: float | None = None) -> Iterator[Lease]:
-        """Take the lock (waiting up to `wait_s`, default its expiry), rebuild the listing if
-        the last apply was interrupted, and hold it, renewed, for the block. StoreError when
-        another apply holds it all that time."""
+    def hold(self) -> Iterator[Lease]:
+        """Take the lock (waiting up to its expiry for another apply to finish), rebuild the
+        listing if the last apply was interrupted, and hold it, renewed, for the block.
+        StoreError when another apply holds it all that time; whatever the block raises
+        leaves the dirty marker set."""
         client, keys = self._client, self._keys
-        lease = Lease(client, keys.apply_lock, self._take(wait_s), self.ttl_s)
+        lease = Lease(client, keys.apply_lock, self._take(), self.ttl_s)
         lease.start()
         try:
             with translated_errors("mark an apply as running"):
@@ -107,12 +108,12 @@ class ApplyLock:
                 release_lock(client, keys.apply_lock, lease.token)
             raise
         lease.stop()
-        # Not ours any more: leave the dirty marker; whoever holds the lock now rebuilt on
-        # taking it, or the next apply will.
+        # The lock and the dirty marker go together, only if the lock is still ours: if it
+        # is not, the marker stays for the process holding it now (or the next) to rebuild.
         release_lock(client, keys.apply_lock, lease.token, keys.dirty)
 
-    def _take(self, wait_s: float | None) -> str:
-        deadline = time.monotonic() + (self.ttl_s if wait_s is None else wait_s)
+    def _take(self) -> str:
+        deadline = time.monotonic() + self.ttl_s
         while (token := take_lock(self._client, self._keys.apply_lock, self.ttl_s)) is None:
             if time.monotonic() > deadline:
                 raise StoreError(f"another apply has held {self._keys.apply_lock} too long")

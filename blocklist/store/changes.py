@@ -47,22 +47,16 @@ def apply_delta(
         after = before | {f: ids[m] for f, m in adds.numbers.get(bucket_id, {}).items()}
         for f in removed_numbers.get(bucket_id, ()):
             after.pop(f, None)
-        for f, change in _changes(before, after, fields):
-            if change == "unchanged":
-                report.unchanged += 1
-            else:
-                getattr(report, change).append((join(bucket_id, f), False))
+        for f in fields:
+            _record(report, (join(bucket_id, f), False), before.get(f), after.get(f))
         if after != before:
             new_numbers[bucket_id] = state.numbers[bucket_id] = after
     before_prefixes = state.prefixes
     after_prefixes = before_prefixes | {p: ids[m] for p, m in adds.prefixes.items()}
     for p in removed_prefixes:
         after_prefixes.pop(p, None)
-    for p, change in _changes(before_prefixes, after_prefixes, touched_prefixes):
-        if change == "unchanged":
-            report.unchanged += 1
-        else:
-            getattr(report, change).append((p, True))
+    for p in touched_prefixes:
+        _record(report, (p, True), before_prefixes.get(p), after_prefixes.get(p))
     state.prefixes = after_prefixes
     if lease is None or not (new_numbers or report.added or report.changed or report.removed):
         return report
@@ -79,15 +73,14 @@ def apply_delta(
     return report
 
 
-def _changes(
-    before: dict[str, str], after: dict[str, str], keys: Iterable[str]
-) -> Iterable[tuple[str, str]]:
-    """(key, what happened to it) for each of `keys` listed before or after: "added",
-    "changed" (another meta id), "removed" or "unchanged"."""
-    for key in keys:
-        old, new = before.get(key), after.get(key)
-        if old == new:
-            if new is not None:
-                yield key, "unchanged"
-        else:
-            yield key, "added" if old is None else "removed" if new is None else "changed"
+def _record(report: ApplyReport, key: EntryKey, old: str | None, new: str | None) -> None:
+    """Count one touched key in the report, by its meta id before and after."""
+    if old == new:
+        if new is not None:
+            report.unchanged += 1
+    elif old is None:
+        report.added.append(key)
+    elif new is None:
+        report.removed.append(key)
+    else:
+        report.changed.append(key)
