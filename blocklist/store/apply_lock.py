@@ -8,11 +8,13 @@ every process that shares the store.
                       is rebuilt before anything else
 
 While an apply runs, a thread renews the lock every third of its expiry, so a long apply keeps
-it. The apply calls `Lease.check` before each chunk it writes: that renews the lock too (one
-round trip), and raises `LockLostError` when the lock is no longer ours (it expired while this
-process stood still, or another process took it), so an apply that lost its lock stops before
-writing more. What it wrote before is what a crash leaves (see `blocklist.store.admin`): stable
-keys untouched, the dirty marker still set, so the next apply rebuilds.
+it. The apply calls `Lease.check` before each chunk it writes: it raises `LockLostError` when
+the lock is no longer ours (it expired while this process stood still, and another process may
+have taken it), so an apply that lost its lock stops before writing more. A lock confirmed ours
+within the last third of its expiry can't have expired, and only expiry frees it, so `check`
+costs a round trip (a renewal) only when the last confirmation is older than that. What a
+stopped apply wrote before is what a crash leaves (see `blocklist.store.admin`): stable keys
+untouched, the dirty marker still set, so the next apply rebuilds.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Lease:
         self._client = client
         self._ttl_s = ttl_s
         self._lost = False
+        self._confirmed = time.monotonic()  # when the lock was last known ours
         self._stopping = threading.Event()
         self._renewer = threading.Thread(target=self._renew_every, name="apply-lock-renewal",
                                          daemon=True)
@@ -59,8 +62,9 @@ class Lease:
             self._renewer.join()
 
     def check(self) -> None:
-        """Renew the lock now; LockLostError when it is no longer ours (write nothing more)."""
-        if not self._lost:
+        """LockLostError when the lock is no longer ours (write nothing more); renews it
+        first when it was last confirmed ours more than a third of its expiry ago."""
+        if not self._lost and time.monotonic() - self._confirmed >= self._ttl_s / 3:
             self._renew()
         if self._lost:
             raise LockLostError(
@@ -69,7 +73,10 @@ class Lease:
             )
 
     def _renew(self) -> None:
-        if not renew_lock(self._client, self.key, self.token, self._ttl_s):
+        asked = time.monotonic()
+        if renew_lock(self._client, self.key, self.token, self._ttl_s):
+            self._confirmed = max(self._confirmed, asked)
+        else:
             self._lost = True
 
     def _renew_every(self) -> None:
