@@ -107,3 +107,24 @@ def test_a_dead_redis_is_store_error() -> None:
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0")
     with pytest.raises(StoreError, match="take the lock"):
         take_lock(dead, "{cs}:lock:x", 1)
+
+
+def test_only_the_boundary_touches_redis_py_s_exceptions(repo_root) -> None:
+    """No module of ours but redis_boundary imports or names redis-py's exceptions."""
+    import ast
+
+    users = set()
+    for package in ("blocklist", "agi", "api"):
+        for path in (repo_root / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.Attribute) and node.attr == "exceptions":
+                    names = [ast.unparse(node)]
+                if any(n.startswith("redis.exceptions") for n in names):
+                    users.add(str(path.relative_to(repo_root)))
+    assert users == {"blocklist/store/redis_boundary.py"}
