@@ -7,10 +7,14 @@
     ├── InvalidEntryError      an entry (or feed row) that breaks a rule
     ├── FeedError              a feed that cannot be read, or a sync the guard refuses
     │   └── SyncRefusedError       a snapshot that would wipe or shrink a list too much
-    └── StoreError             the store did not answer, or answered nonsense
-        └── StoreTimeoutError      it did not answer within the time budget
+    ├── StoreError             the store did not answer, or answered nonsense
+    │   ├── StoreTimeoutError      it did not answer within the time budget
+    │   └── LockLostError          a lock expired or was taken while its holder still worked
+    └── StoreCommandError      the store refused a command: an error reply to a bad argument
+                               (a bug or bad input, not an outage: never "store unavailable")
 
-Messages name the offending value. Redis' own exceptions never leave `blocklist.store`.
+Messages name the offending value. Redis' own exceptions never leave `blocklist.store`: they
+become these at one boundary, `blocklist.store.redis_boundary`.
 """
 
 from __future__ import annotations
@@ -50,3 +54,13 @@ class StoreError(CallscreenError):
 
 class StoreTimeoutError(StoreError):
     """The store did not answer within the time budget."""
+
+
+class LockLostError(StoreError):
+    """A lock expired or another process took it while its holder was still working; the
+    holder stopped before writing more."""
+
+
+class StoreCommandError(CallscreenError):
+    """The store answered a command with an error reply (a bad argument, a key of the wrong
+    type): the store is up, so retrying the same command does not help."""

@@ -5,7 +5,8 @@ and logs; `secret` is 32 random bytes (URL-safe base64). Only the SHA-256 of the
 kept, so a copy of Redis gives nobody a usable key; a high-entropy secret needs no slow hash.
 A presented key is looked up by its id and compared in constant time.
 
-    {cs}:apikeys             hash  key id -> JSON {name, role, sha256, created_at, created_by}
+    {cs}:apikeys   hash  key id -> JSON {name, role, sha256, created_at, created_by}
+                   (the name is `KeySpace.apikeys`, `blocklist.store.layout`)
 
 Revoking a key deletes it: the next request with it gets 401.
 """
@@ -22,7 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from blocklist.errors import InvalidEntryError
-from blocklist.store.admin import Store, translated_errors
+from blocklist.store.admin import Store
+from blocklist.store.redis_boundary import translated_errors
 
 _KEY = re.compile(r"csk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
@@ -58,10 +60,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _keys_hash(store: Store) -> str:
-    return store.keys.key("apikeys")
-
-
 def create_key(store: Store, name: str, role: Role, created_by: str) -> tuple[ApiKey, str]:
     """Make a key; returns it and the token, which is shown once and never stored."""
     if not NAME_PATTERN.fullmatch(name):
@@ -73,7 +71,7 @@ def create_key(store: Store, name: str, role: Role, created_by: str) -> tuple[Ap
     record = {"name": name, "role": role.value, "sha256": _hash(token),
               "created_at": key.created_at, "created_by": created_by}
     with translated_errors("store an API key"):
-        store.redis.hset(_keys_hash(store), key_id, json.dumps(record, sort_keys=True))
+        store.redis.hset(store.keys.apikeys, key_id, json.dumps(record, sort_keys=True))
     return key, token
 
 
@@ -85,17 +83,17 @@ def _from_json(key_id: str, raw: str) -> ApiKey:
 
 def list_keys(store: Store) -> list[ApiKey]:
     with translated_errors("list API keys"):
-        raw: dict[str, str] = store.redis.hgetall(_keys_hash(store))
+        raw: dict[str, str] = store.redis.hgetall(store.keys.apikeys)
     return sorted((_from_json(i, v) for i, v in raw.items()), key=lambda k: (k.created_at, k.id))
 
 
 def revoke_key(store: Store, key_id: str) -> ApiKey | None:
     """Delete a key; returns what it was, or None when there was no such key."""
     with translated_errors("revoke an API key"):
-        raw = store.redis.hget(_keys_hash(store), key_id)
+        raw = store.redis.hget(store.keys.apikeys, key_id)
         if raw is None:
             return None
-        store.redis.hdel(_keys_hash(store), key_id)
+        store.redis.hdel(store.keys.apikeys, key_id)
     return _from_json(key_id, raw)
 
 
@@ -105,7 +103,7 @@ def authenticate(store: Store, token: str) -> ApiKey | None:
     if match is None:
         return None
     with translated_errors("read an API key"):
-        raw = store.redis.hget(_keys_hash(store), match.group(1))
+        raw = store.redis.hget(store.keys.apikeys, match.group(1))
     if raw is None:
         return None
     data = json.loads(raw)

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from blocklist.store.admin import Store, translated_errors
+from blocklist.store.admin import Store
+from blocklist.store.redis_boundary import translated_errors
 
 DEFAULT_MAX_EVENTS = 100_000
 MAX_TEXT = 500  # actor, action, target and reason are cut here; the detail JSON at 8 KiB

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from blocklist.errors import StoreError
-from blocklist.store.layout import BUCKETS, bucket
+from blocklist.errors import StoreCommandError
+from blocklist.store.layout import bucket
+from blocklist.store.redis_boundary import translated_errors
 
 SEND_BYTES = 1 << 20  # send in chunks of about this size
 
@@ -31,8 +28,8 @@ def split(number_digits: str) -> tuple[int, str]:
     """(bucket, field) of a number's digits; the same pair as `layout.bucket`, faster."""
     if len(number_digits) > 4 and number_digits[0] != "0":
         return int(number_digits[-4:]), number_digits[:-4]
-    b_id, f = bucket(number_digits)
-    return int(b_id), f
+    bucket_id, f = bucket(number_digits)
+    return int(bucket_id), f
 
 
 def join(bucket_id: int, field: str) -> str:
@@ -89,14 +86,21 @@ def command(*args: str) -> str:
     return f"*{len(args)}\r\n" + "".join(_bulk(a) for a in args)
 
 
-def send(client: Any, commands: Iterable[str]) -> int:
+def send(client: Any, commands: Iterable[str],
+         checkpoint: Callable[[], None] | None = None, *, atomic: bool = False) -> int:
     """Send RESP commands on one connection of `client`'s pool, streaming; read every reply.
 
-    Raises StoreError (after reading every reply, so the connection stays in step) when Redis
-    refuses any command. Returns how many commands were sent.
+    Raises StoreCommandError (after reading every reply, so the connection stays in step)
+    when Redis refuses any command. Returns how many commands were sent. `checkpoint`: as
+    `Sender`'s. `atomic`: in one MULTI/EXEC transaction, so readers see all of it or none,
+    and a stream stopped midway (or a command Redis refuses to queue) applies nothing.
     """
-    with Sender(client) as sender:
+    with Sender(client, checkpoint) as sender:
+        if atomic:
+            sender.put([command("MULTI")])
         sender.put(commands)
+        if atomic:
+            sender.put([command("EXEC")])
     return sender.sent
 
 
@@ -107,14 +111,19 @@ class Sender:
     is busy with what it has) and, once the block ends, reads every reply. Leaving the block
     waits for that and raises StoreError when Redis refused any command (after reading every
     reply, so the connection stays in step); an exception inside the block sends nothing more.
+
+    `checkpoint` runs on the caller's thread before each chunk is handed to the sending
+    thread (about every SEND_BYTES): an exception from it stops the stream there, as above.
+    The apply lock checks it still holds the lock this way.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, checkpoint: Callable[[], None] | None = None) -> None:
         self._pool = client.connection_pool
+        self._checkpoint = checkpoint
         self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="redis-bulk-send", daemon=True)
         self._failure: BaseException | None = None
-        self._first_error: Exception | None = None
+        self._first_error: StoreCommandError | None = None
         self._buffer: list[str] = []
         self._size = 0
         self._count = 0
@@ -122,10 +131,11 @@ class Sender:
         self.sent = 0
 
     def __enter__(self) -> Sender:
-        try:
-            self._conn = self._pool.get_connection()
-        except TypeError:  # redis-py < 5.3 wants a command name
-            self._conn = self._pool.get_connection("HSET")
+        with translated_errors("connect for a bulk write"):
+            try:
+                self._conn = self._pool.get_connection()
+            except TypeError:  # redis-py < 5.3 wants a command name
+                self._conn = self._pool.get_connection("HSET")
         self._thread.start()
         return self
 
@@ -139,26 +149,34 @@ class Sender:
 
     def _flush(self) -> None:
         if self._buffer:
+            if self._checkpoint is not None:
+                self._checkpoint()
             self._queue.put("".join(self._buffer).encode())
             self.sent += self._count
             self._buffer, self._size, self._count = [], 0, 0
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        stopped: BaseException | None = None  # the last checkpoint's, if it failed
         if exc is None:
-            self._flush()
-        else:
+            try:
+                self._flush()
+            except BaseException as error:
+                stopped = error
+        if exc is not None or stopped is not None:
             self._aborted = True
         self._queue.put(None)
         self._thread.join()
         if self._failure is not None or self._aborted:
-            self._conn.disconnect()
+            self._conn.disconnect()  # a transaction left open is discarded with it
         self._pool.release(self._conn)
-        if self._failure is not None:
-            if exc is None:
-                raise self._failure
+        if exc is not None:
             return
-        if self._first_error is not None and exc is None:
-            raise StoreError(f"Redis refused a bulk write: {self._first_error}")
+        if stopped is not None:
+            raise stopped
+        if self._failure is not None:
+            raise self._failure
+        if self._first_error is not None:
+            raise self._first_error
 
     def _run(self) -> None:
         conn = self._conn
@@ -167,22 +185,19 @@ class Sender:
             while (chunk := self._queue.get()) is not None:
                 if self._aborted:
                     continue
-                conn.send_packed_command([chunk], check_health=not started)
+                with translated_errors("send a bulk write"):
+                    conn.send_packed_command([chunk], check_health=not started)
                 started = True
             if self._aborted:
                 return
             for _ in range(self.sent):
                 try:
-                    conn.read_response()
-                except (RedisConnectionError, RedisTimeoutError):
-                    raise
-                except RedisError as exc:  # an error reply: keep reading, to stay in step
+                    with translated_errors("apply a bulk write"):
+                        conn.read_response()
+                except StoreCommandError as exc:  # an error reply: keep reading, in step
                     self._first_error = self._first_error or exc
         except BaseException as exc:  # handed to the caller in __exit__
             self._failure = exc
             # Nothing more goes out; drain the queue so the caller never blocks on it.
             self._aborted = True
 
-
-def all_buckets() -> range:
-    return range(BUCKETS)

@@ -27,12 +27,19 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:src:<s>:metaidx     hash  JSON provenance -> meta id (deduplication)
     {cs}:src:<s>:metaseq     string  the last meta id handed out
     {cs}:meta                hash  `schema` version
-    {cs}:lock:apply          string  the apply lock (token, expiry); `{cs}:dirty` marks an
-                                   apply that did not finish (the next one rebuilds)
+    {cs}:lock:apply          string  the apply lock (token, expiry, renewed while an apply runs)
+    {cs}:dirty               string  an apply that did not finish (the next one rebuilds)
+    {cs}:apikeys             hash  key id -> JSON {name, role, sha256, created_at, created_by}
+    {cs}:audit               stream  the audit trail (`blocklist.store.audit`)
+    {cs}:reports:<digits>    zset  reporter hash -> when last reported (`...store.reports`)
+    {cs}:feeds               hash  feed id -> configuration JSON
+    {cs}:feed:<id>:state     hash  etag, last_modified, last_success, last_run
+    {cs}:feed:<id>:runs      list  run records (JSON), newest first, capped
+    {cs}:lock:feed:<id>      string  a feed's sync lock (token, expiry)
+    {cs}:lock:<name>         string  a lock of background work (`blocklist.store.locks`)
 
-Other parts of the store document their own keys, all under the same tag: API keys
-(`apikeys`), the audit stream (`audit`), reports (`reports`), feed configurations, state,
-run history and sync locks (`feeds`), locks of background work (`locks`).
+`KeySpace` below is the only code that formats these names; the modules named above say
+what their values mean.
 
 The call path reads all it needs in one round trip: `SCREENING_SCRIPT` (below), loaded once
 per connection and run with EVALSHA (the per-call script sends it with EVAL).
@@ -109,17 +116,21 @@ _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 
 class KeySpace:
-    """Key names for one prefix. Only `blocklist.store` uses this."""
+    """Every key name for one prefix (the layout above). Only `blocklist.store` uses this."""
 
     def __init__(self, prefix: str = "cs") -> None:
-        self.root = "{" + prefix + "}"
-        self.prefixes = f"{self.root}:p"
-        self.allow = f"{self.root}:allow"
-        self.sources = f"{self.root}:sources"
-        self.meta = f"{self.root}:meta"
-        self.audit = f"{self.root}:audit"
-        self._numbers = f"{self.root}:n:"
-        self._subscriber = f"{self.root}:sub:"
+        root = self.root = "{" + prefix + "}"
+        self.prefixes = f"{root}:p"
+        self.allow = f"{root}:allow"
+        self.sources = f"{root}:sources"
+        self.meta = f"{root}:meta"
+        self.apply_lock = f"{root}:lock:apply"
+        self.dirty = f"{root}:dirty"
+        self.apikeys = f"{root}:apikeys"
+        self.audit = f"{root}:audit"
+        self.feeds = f"{root}:feeds"
+        self._numbers = f"{root}:n:"  # the call path builds these per call: prefix + id
+        self._subscriber = f"{root}:sub:"
 
     def numbers(self, bucket_id: str) -> str:
         return self._numbers + bucket_id
@@ -130,12 +141,25 @@ class KeySpace:
     def source(self, source: str) -> SourceKeys:
         return SourceKeys(f"{self.root}:src:{source}")
 
-    def key(self, name: str) -> str:
-        """A key of another part of the store (API keys, feed state, locks, ...)."""
-        return f"{self.root}:{name}"
+    def reports(self, number_digits: str) -> str:
+        return f"{self.root}:reports:{number_digits}"
+
+    def feed_state(self, feed_id: str) -> str:
+        return f"{self.root}:feed:{feed_id}:state"
+
+    def feed_runs(self, feed_id: str) -> str:
+        return f"{self.root}:feed:{feed_id}:runs"
+
+    def feed_lock(self, feed_id: str) -> str:
+        return self.lock(f"feed:{feed_id}")
+
+    def lock(self, name: str) -> str:
+        return f"{self.root}:lock:{name}"
 
 
 class SourceKeys:
+    """The key names of one source's entries (`{cs}:src:<s>:*`)."""
+
     def __init__(self, base: str) -> None:
         self.prefixes = base + ":p"
         self.meta = base + ":meta"

@@ -1,22 +1,19 @@
-"""Locks for background work that several API processes share one store for:
+"""Locks for background work that several API processes share one store for
+(`{cs}:lock:<name>`: a random token, with expiry).
 
-    {cs}:lock:<name>    string  a random token, with expiry
-
-`acquire` takes a lock for `ttl_s` (SET NX PX). Held to its expiry, a lock is a rate limit
-across processes: whoever takes `purge` for an hour is the one process that purges this
-hour. (Feed sync locks, released after each sync, are `blocklist.store.feeds`'.) Redis
-errors leave as `StoreError`.
+`acquire` takes a lock for `ttl_s` (SET NX PX, `blocklist.store.redis_boundary`). Held to its
+expiry, a lock is a rate limit across processes: whoever takes `purge` for an hour is the one
+process that purges this hour. (Feed sync locks, released after each sync, are
+`blocklist.store.feeds`'; the apply lock is `blocklist.store.apply_lock`'s.) Redis errors
+leave as `StoreError`.
 """
 
 from __future__ import annotations
 
-import uuid
-
-from blocklist.store.admin import Store, translated_errors
+from blocklist.store.admin import Store
+from blocklist.store.redis_boundary import take_lock
 
 
 def acquire(store: Store, name: str, ttl_s: float) -> bool:
     """Take lock `name` for `ttl_s` seconds; False when another process holds it."""
-    with translated_errors(f"take the lock {name!r}"):
-        return bool(store.redis.set(store.keys.key(f"lock:{name}"), uuid.uuid4().hex, nx=True,
-                                    px=max(1, int(ttl_s * 1000))))
+    return take_lock(store.redis, store.keys.lock(name), ttl_s) is not None

@@ -8,6 +8,7 @@ number alone (the threshold is at least 2). Reporters are kept only as a keyed h
     {cs}:reports:<digits>    sorted set  reporter hash -> when last reported (Unix seconds).
                                          Reports older than the window are dropped at each
                                          new report; the key expires a window after the last.
+                                         (`KeySpace.reports`, `blocklist.store.layout`)
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import math
 from dataclasses import dataclass
 
 from blocklist.entries import AppliesTo, Category, Entry
-from blocklist.store.admin import Store, translated_errors
+from blocklist.store.admin import Store
+from blocklist.store.redis_boundary import translated_errors
 
 REPORTS_SOURCE = "reports"
 
@@ -38,10 +40,6 @@ def reporter_hash(reporter: str) -> str:
     return hashlib.blake2b(reporter.encode(), digest_size=10, person=b"cs-reporter").hexdigest()
 
 
-def _key(store: Store, number_digits: str) -> str:
-    return store.keys.key(f"reports:{number_digits}")
-
-
 def add_report(
     store: Store,
     number_digits: str,
@@ -58,7 +56,7 @@ def add_report(
         raise ValueError(f"report threshold {threshold} must be at least 2")
     now = now or dt.datetime.now(dt.UTC)
     stamp = now.timestamp()
-    key = _key(store, number_digits)
+    key = store.keys.reports(number_digits)
     with translated_errors("record a report"):
         pipe = store.redis.pipeline(transaction=True)
         pipe.zadd(key, {reporter_hash(reporter): stamp})
@@ -89,4 +87,4 @@ def count_reporters(store: Store, number_digits: str, *, window_s: float,
     """Distinct reporters of a number within the window ending now."""
     stamp = (now or dt.datetime.now(dt.UTC)).timestamp()
     with translated_errors("count reports"):
-        return int(store.redis.zcount(_key(store, number_digits), stamp - window_s, "+inf"))
+        return int(store.redis.zcount(store.keys.reports(number_digits), stamp - window_s, "+inf"))

@@ -17,70 +17,48 @@ The order of work is what makes a million rows take about two seconds (bench/syn
 Crash safety and the no-miss rule are `blocklist.store.admin`'s (see its docstring): stable
 keys are never touched, changed ones are overwritten in place, removals from the merged
 listing come after every new listing, and the `dirty` marker set under the lock makes the
-next apply rebuild whatever a crash left half-written.
+next apply rebuild whatever a crash left half-written. The lock is checked (and renewed)
+before each chunk is sent: an apply that lost it stops there, as if it had crashed
+(`blocklist.store.apply_lock`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from blocklist.errors import SyncRefusedError
+from blocklist.store.apply_lock import ApplyLock, Lease
 from blocklist.store.bulk import Sender, command, decode_blob, encode_blob, hset_command, join
-from blocklist.store.layout import BUCKETS
-from blocklist.store.state import EntryKey, Grouped, Merger, diff_prefixes
+from blocklist.store.layout import BUCKETS, KeySpace
+from blocklist.store.redis_boundary import translated_errors
+from blocklist.store.sources import list_sources, meta_ids, read_buckets
+from blocklist.store.state import ApplyReport, EntriesByBucket, ListingMerger, diff_prefixes
 
-if TYPE_CHECKING:
-    from blocklist.store.admin import Store
-
-CHUNK = 2000
 # A bucket's change: (bucket, fields before, fields after, fields gone)
 Change = tuple[int, dict[str, str], dict[str, str], set[str]]
-
-
-@dataclass(slots=True)
-class ApplyReport:
-    """What an apply changed, or would change (`dry_run`)."""
-
-    source: str
-    added: list[EntryKey] = field(default_factory=list)
-    removed: list[EntryKey] = field(default_factory=list)
-    changed: list[EntryKey] = field(default_factory=list)
-    unchanged: int = 0
-    before: int = 0
-    after: int = 0
-    dry_run: bool = False
-    forced: bool = False
-    seconds: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "source": self.source, "added": len(self.added), "removed": len(self.removed),
-            "changed": len(self.changed), "unchanged": self.unchanged, "before": self.before,
-            "after": self.after, "dry_run": self.dry_run, "forced": self.forced,
-            "seconds": round(self.seconds, 3),
-        }
+# Another source's (numbers by bucket, prefixes, meta id -> provenance JSON) where it lists a
+# touched key
+OtherSource = tuple[dict[int, dict[str, str]], dict[str, str], dict[str, str]]
 
 
 def apply_snapshot(
-    store: Store, source: str, gather: Callable[[Grouped], None], started: float, *,
+    client: Any, keys: KeySpace, lock: ApplyLock, source: str,
+    gather: Callable[[EntriesByBucket], None], started: float, *,
     max_removal_ratio: float, force: bool, dry_run: bool,
 ) -> ApplyReport:
-    """Make `source`'s entries exactly what `gather` puts in a `Grouped`; see the module
-    docstring. Raises SyncRefusedError (nothing written) when the guard refuses."""
-    from blocklist.store.admin import translated_errors
-
-    skeys = store.keys.source(source)
+    """Make `source`'s entries exactly what `gather` puts in an `EntriesByBucket`; see the
+    module docstring. Raises SyncRefusedError (nothing written) when the guard refuses."""
+    source_keys = keys.source(source)
     with translated_errors(f"read source {source!r}"):
-        old_blobs = _read_blobs(store, skeys.numbers, range(BUCKETS))
-        old_prefixes: dict[str, str] = store.redis.hgetall(skeys.prefixes)
+        old_blobs = read_buckets(client, source_keys, range(BUCKETS))
+        old_prefixes: dict[str, str] = client.hgetall(source_keys.prefixes)
         # HGETALL, not HMGET on the index: a lookup in a big hash moves Redis' incremental
         # rehashing on, and a refused snapshot must leave every key byte-for-byte as it was.
-        known = {m: i for i, m in store.redis.hgetall(skeys.meta).items()}
-        last_id = int(store.redis.get(skeys.metaseq) or 0)
+        known = {m: i for i, m in client.hgetall(source_keys.meta).items()}
+        last_id = int(client.get(source_keys.metaseq) or 0)
     fresh: dict[str, str] = {}  # JSON -> predicted id, for provenances the source never had
 
     def name(meta: str) -> str:
@@ -89,21 +67,21 @@ def apply_snapshot(
             found = fresh[meta] = str(last_id + 1 + len(fresh))
         return found
 
-    new = Grouped(name=name)
+    new = EntriesByBucket(name=name)
     gather(new)
     report = ApplyReport(source, after=new.count, dry_run=dry_run, forced=force)
     changes: list[Change] = []
     before_count = removed = 0
-    for b_id in old_blobs.keys() | new.numbers.keys():
-        before = decode_blob(old_blobs.get(b_id))
-        after = new.numbers.get(b_id, {})
+    for bucket_id in old_blobs.keys() | new.numbers.keys():
+        before = decode_blob(old_blobs.get(bucket_id))
+        after = new.numbers.get(bucket_id, {})
         before_count += len(before)
         if before == after:
             report.unchanged += len(after)
             continue
         gone = before.keys() - after.keys() if before else set()
         removed += len(gone)
-        changes.append((b_id, before, after, gone))
+        changes.append((bucket_id, before, after, gone))
     report.before = before_count + len(old_prefixes)
     touched_prefixes = diff_prefixes(report, old_prefixes, new.prefixes)
     _guard(source, report, removed + len(report.removed), new.count, max_removal_ratio, force)
@@ -111,15 +89,16 @@ def apply_snapshot(
         _list_changes(report, changes)
         report.seconds = time.perf_counter() - started
         return report
-    with store._apply_lock(), translated_errors(f"apply a snapshot of {source!r}"):
-        real = store._meta_ids(source, fresh)
+    with lock.hold() as lease, translated_errors(f"apply a snapshot of {source!r}"):
+        real = meta_ids(client, source_keys, fresh)
         if any(real[m] != i for m, i in fresh.items()):  # ids handed out meanwhile
             swap = {fresh[m]: i for m, i in real.items()}
             changes = [(b, before, {f: swap.get(i, i) for f, i in after.items()}, gone)
                        for b, before, after, gone in changes]
             new.prefixes = {p: swap.get(i, i) for p, i in new.prefixes.items()}
         metas = {i: m for m, i in known.items()} | {i: m for m, i in real.items()}
-        _write(store, source, changes, new.prefixes, touched_prefixes, metas, report)
+        _write(client, keys, lease, source, changes, new.prefixes, touched_prefixes, metas,
+               report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -150,36 +129,40 @@ def _touched(before: dict[str, str], after: dict[str, str], gone: set[str]) -> s
 
 
 def _write(
-    store: Store, source: str, changes: list[Change], prefixes: dict[str, str],
-    touched_prefixes: set[str], metas: dict[str, str], report: ApplyReport,
+    client: Any, keys: KeySpace, lease: Lease, source: str, changes: list[Change],
+    prefixes: dict[str, str], touched_prefixes: set[str], metas: dict[str, str],
+    report: ApplyReport,
 ) -> None:
-    keys, skeys = store.keys, store.keys.source(source)
+    source_keys = keys.source(source)
     today = dt.datetime.now(dt.UTC).date()
     touched = [_touched(before, after, gone) for _, before, after, gone in changes]
-    others = _other_sources(store, source, changes, touched, touched_prefixes)
-    merger = Merger(today, {source: metas} | {s: m for s, (_, _, m) in others.items()})
-    store.redis.sadd(keys.sources, source)
+    others = _other_sources(client, keys, source, changes, touched, touched_prefixes)
+    merger = ListingMerger(today, {source: metas} | {s: m for s, (_, _, m) in others.items()})
     values: dict[str, str] = {}
     dels: list[str] = []
-    with Sender(store.redis) as sender:
-        for (b_id, _, after, _), fields in zip(changes, touched, strict=True):
-            name = skeys.numbers(str(b_id))
+    # The lease is checked (and renewed) before each chunk goes out: an apply that lost the
+    # apply lock stops there.
+    with Sender(client, lease.check) as sender:
+        sender.put([command("SADD", keys.sources, source)])
+        for (bucket_id, _, after, _), fields in zip(changes, touched, strict=True):
+            name = source_keys.numbers(str(bucket_id))
             present = [(source, after)]
-            present += [(s, found[b_id]) for s, (found, _, _) in others.items() if b_id in found]
+            present += [(s, found[bucket_id]) for s, (found, _, _) in others.items()
+                        if bucket_id in found]
             sets, gone = merger.listings(fields, present)
             sender.put([command("SET", name, encode_blob(after)) if after
                         else command("DEL", name)])
             if sets:
-                sender.put([hset_command(keys.numbers(str(b_id)), sets, values)])
+                sender.put([hset_command(keys.numbers(str(bucket_id)), sets, values)])
             if gone:
-                dels.append(command("HDEL", keys.numbers(str(b_id)), *gone))
+                dels.append(command("HDEL", keys.numbers(str(bucket_id)), *gone))
         if touched_prefixes:
             present = [(source, prefixes)]
             present += [(s, found) for s, (_, found, _) in others.items() if found]
             sets, gone = merger.listings(touched_prefixes, present)
-            commands = [hset_command(skeys.prefixes, prefixes, {})] if prefixes else []
+            commands = [hset_command(source_keys.prefixes, prefixes, {})] if prefixes else []
             if removed := [p for p in touched_prefixes if p not in prefixes]:
-                commands.append(command("HDEL", skeys.prefixes, *removed))
+                commands.append(command("HDEL", source_keys.prefixes, *removed))
             if sets:
                 commands.append(hset_command(keys.prefixes, sets, values))
             if gone:
@@ -190,48 +173,35 @@ def _write(
 
 
 def _other_sources(
-    store: Store, source: str, changes: list[Change], touched: list[set[str]],
+    client: Any, keys: KeySpace, source: str, changes: list[Change], touched: list[set[str]],
     touched_prefixes: set[str],
-) -> dict[str, tuple[dict[int, dict[str, str]], dict[str, str], dict[str, str]]]:
+) -> dict[str, OtherSource]:
     """Each other source's fields in the touched buckets (only buckets where it lists a
     touched key), its touched prefixes, and the provenance JSON of their meta ids."""
     out = {}
-    wanted = {b_id: fields for (b_id, _, _, _), fields in zip(changes, touched, strict=True)}
-    for other in store.sources():
+    wanted = {bucket_id: fields
+              for (bucket_id, _, _, _), fields in zip(changes, touched, strict=True)}
+    for other in list_sources(client, keys):
         if other == source:
             continue
-        skeys = store.keys.source(other)
-        blobs = _read_blobs(store, skeys.numbers, wanted)
+        source_keys = keys.source(other)
+        blobs = read_buckets(client, source_keys, wanted)
         found: dict[int, dict[str, str]] = {}
-        for b_id, blob in blobs.items():
+        for bucket_id, blob in blobs.items():
             parts = blob.split(",")
             names = parts[::2]
-            if not wanted[b_id].isdisjoint(names):
-                found[b_id] = dict(zip(names, parts[1::2], strict=True))
+            if not wanted[bucket_id].isdisjoint(names):
+                found[bucket_id] = dict(zip(names, parts[1::2], strict=True))
         asked = list(touched_prefixes)
-        values = store.redis.hmget(skeys.prefixes, asked) if asked else []
+        values = client.hmget(source_keys.prefixes, asked) if asked else []
         prefixes = {p: i for p, i in zip(asked, values, strict=True) if i is not None}
         if not found and not prefixes:
             continue
         ids = {found[b][f] for b, fs in found.items() for f in wanted[b] if f in fs}
         ids.update(prefixes.values())
         ordered = sorted(ids)
-        metas = store.redis.hmget(skeys.meta, ordered) if ordered else []
+        metas = client.hmget(source_keys.meta, ordered) if ordered else []
         out[other] = (found, prefixes, {i: m for i, m in zip(ordered, metas, strict=True) if m})
-    return out
-
-
-def _read_blobs(
-    store: Store, name: Callable[[str], str], buckets: Iterator[int] | range | dict[int, Any]
-) -> dict[int, str]:
-    wanted = list(buckets)
-    out: dict[int, str] = {}
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start:start + CHUNK]
-        for b_id, blob in zip(part, store.redis.mget([name(str(b)) for b in part]),
-                              strict=True):
-            if blob:
-                out[b_id] = blob
     return out
 
 
@@ -239,17 +209,17 @@ def _list_changes(report: ApplyReport, changes: list[Change]) -> None:
     """The report's added, changed and removed keys (prefixes were listed by the diff)."""
     added, changed, removed = report.added, report.changed, report.removed
     listed = len(added) + len(changed)
-    for b_id, before, after, gone in changes:
-        suffix = f"{b_id:04d}"
+    for bucket_id, before, after, gone in changes:
+        suffix = f"{bucket_id:04d}"
         if not before and "0" not in after:
             added.extend([(f + suffix, False) for f in after])
             continue
         for f, meta_id in after.items():
             old = before.get(f)
             if old is None:
-                added.append((join(b_id, f), False))
+                added.append((join(bucket_id, f), False))
             elif old != meta_id:
-                changed.append((join(b_id, f), False))
-        removed.extend([(join(b_id, f), False) for f in gone])
+                changed.append((join(bucket_id, f), False))
+        removed.extend([(join(bucket_id, f), False) for f in gone])
     listed = len(added) + len(changed) - listed
     report.unchanged += sum(len(after) for _, _, after, _ in changes) - listed

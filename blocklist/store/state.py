@@ -2,7 +2,9 @@
 
 Numbers are held per bucket (`bucket -> field -> meta id`, `blocklist.store.layout`), so a
 snapshot of a million rows is diffed and written bucket by bucket, and every entry's
-provenance is turned into JSON once per distinct provenance, not once per row.
+provenance is turned into JSON once per distinct provenance, not once per row. Also here:
+what an apply changed (`ApplyReport`), and the merge of every source's entries into the call
+path's packed listings (`ListingMerger`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any
 
 from blocklist.entries import (
     PROVENANCE_FIELDS,
@@ -22,18 +24,12 @@ from blocklist.entries import (
     Entry,
     Provenance,
     merge,
-    provenance_of,
 )
-from blocklist.store.bulk import join, split
+from blocklist.store.bulk import split
 from blocklist.store.layout import pack
 
 EntryKey = tuple[str, bool]  # (digits, is_prefix)
 _KEY_AND_PROVENANCE = attrgetter("key", "is_prefix", *PROVENANCE_FIELDS)
-
-
-
-def meta_json(entry: Entry) -> str:
-    return provenance_json(provenance_of(entry))
 
 
 def provenance_json(provenance: Provenance) -> str:
@@ -62,18 +58,15 @@ def entry_from_meta(key: EntryKey, source: str, meta: str) -> Entry:
 
 
 @dataclass(slots=True)
-class State:
+class SourceState:
     """What one source lists: numbers by bucket, and prefixes, each to a meta id."""
 
     numbers: dict[int, dict[str, str]]
     prefixes: dict[str, str]
 
-    def count(self) -> int:
-        return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
-
 
 @dataclass(slots=True)
-class Grouped:
+class EntriesByBucket:
     """Entries gathered by bucket, each with its provenance JSON; a later one of a key wins.
 
     With `name`, each key holds `name(JSON)` instead of the JSON (a snapshot names each
@@ -121,58 +114,39 @@ class Grouped:
             if len(key) > 4 and key[0] != "0":  # `split`, inlined
                 suffix, f = key[-4:], key[:-4]
             else:
-                b_id, f = split(key)
-                suffix = f"{b_id:04d}"
+                bucket_id, f = split(key)
+                suffix = f"{bucket_id:04d}"
             by_suffix[suffix][f] = meta  # a defaultdict: one lookup per row
         numbers = self.numbers
         for suffix, found in by_suffix.items():
-            b_id = int(suffix)
-            if b_id in numbers:
-                numbers[b_id].update(found)
+            bucket_id = int(suffix)
+            if bucket_id in numbers:
+                numbers[bucket_id].update(found)
             else:
-                numbers[b_id] = found
+                numbers[bucket_id] = found
 
     @property
     def count(self) -> int:
         return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
 
 
-class Diff(Protocol):
-    added: list[EntryKey]
-    removed: list[EntryKey]
-    changed: list[EntryKey]
-    unchanged: int
+@dataclass(slots=True)
+class ApplyReport:
+    """What an apply (a snapshot, a delta) changed in one source, or would (`dry_run`)."""
+
+    source: str
+    added: list[EntryKey] = field(default_factory=list)
+    removed: list[EntryKey] = field(default_factory=list)
+    changed: list[EntryKey] = field(default_factory=list)
+    unchanged: int = 0
+    before: int = 0
+    after: int = 0
+    dry_run: bool = False
+    forced: bool = False
+    seconds: float = 0.0
 
 
-def diff_bucket(
-    report: Diff, b_id: int, before: dict[str, str], after: dict[str, str]
-) -> set[str]:
-    """Record one bucket's changes in `report`; returns the fields whose listing may change."""
-    if not before:
-        if "0" in after:
-            report.added.extend([(join(b_id, f), False) for f in after])
-        else:
-            suffix = f"{b_id:04d}"
-            report.added.extend([(f + suffix, False) for f in after])
-        return set(after)
-    touched = set()
-    for f, meta_id in after.items():
-        old = before.get(f)
-        if old is None:
-            report.added.append((join(b_id, f), False))
-            touched.add(f)
-        elif old != meta_id:
-            report.changed.append((join(b_id, f), False))
-            touched.add(f)
-        else:
-            report.unchanged += 1
-    gone = before.keys() - after.keys()
-    report.removed.extend([(join(b_id, f), False) for f in gone])
-    touched.update(gone)
-    return touched
-
-
-def diff_prefixes(report: Diff, before: dict[str, str], after: dict[str, str]) -> set[str]:
+def diff_prefixes(report: ApplyReport, before: dict[str, str], after: dict[str, str]) -> set[str]:
     touched = set()
     for p, meta_id in after.items():
         old = before.get(p)
@@ -197,12 +171,12 @@ def touched_keys(keys: Iterable[EntryKey]) -> tuple[dict[int, set[str]], set[str
         if is_prefix:
             prefixes.add(digits)
         else:
-            b_id, f = split(digits)
-            numbers.setdefault(b_id, set()).add(f)
+            bucket_id, f = split(digits)
+            numbers.setdefault(bucket_id, set()).add(f)
     return numbers, prefixes
 
 
-class Merger:
+class ListingMerger:
     """Merged listings (packed codes) for keys, from every source that lists them."""
 
     def __init__(self, today: dt.date, metas: dict[str, dict[str, str]]) -> None:

@@ -20,8 +20,7 @@ from blocklist.errors import SyncRefusedError
 from blocklist.feeds import FeedMode, Op, ParsedFeed, Records, RowError
 from blocklist.store.admin import Store
 from blocklist.store.reports import REPORTS_SOURCE
-from blocklist.store.snapshot import ApplyReport
-from blocklist.store.state import EntryKey
+from blocklist.store.state import ApplyReport, EntryKey
 from blocklist.values import replace
 
 
@@ -107,15 +106,10 @@ def guard_and_apply(
                                       force=force, dry_run=dry_run)
         _take(outcome, report)
         return outcome
+    # A delta: its adds, then its removes, in one atomic write (or a dry run of it).
     adds = [e for e in entries if e.source == source]
     removes = [(r.entry.key, r.entry.is_prefix) for r in parsed.records if r.op is Op.REMOVE]
-    outcome.added = [(e.key, e.is_prefix) for e in adds]
-    outcome.removed = removes
-    if not dry_run:
-        if adds:
-            store.add_entries(adds)
-        if removes:
-            outcome.removed = removes[: store.remove_entries(source, removes)]
+    _take(outcome, store.apply_delta(source, adds, removes, dry_run=dry_run))
     return outcome
 
 

@@ -84,3 +84,17 @@ def test_script_matches_python_prefixes(redis_client) -> None:
     reply = BlockingConnection(address, 1.0).run(
         [screening_command(keys, "31851234567", None)])[0]
     assert [h.decode() for h in reply[1][::2]] == lookup_prefixes("31851234567")
+
+
+def test_every_key_name_carries_the_hash_tag_and_none_collide() -> None:
+    """Every name KeySpace gives shares the `{prefix}` tag (one Cluster slot) and is unique."""
+    keys = KeySpace("tenant")
+    source = keys.source("acm")
+    names = [keys.prefixes, keys.allow, keys.sources, keys.meta, keys.apply_lock, keys.dirty,
+             keys.apikeys, keys.audit, keys.feeds, keys.numbers("1234"),
+             keys.subscriber("31201234567"), keys.reports("31851234567"),
+             keys.feed_state("acm"), keys.feed_runs("acm"), keys.feed_lock("acm"),
+             keys.lock("purge"), source.prefixes, source.meta, source.metaidx, source.metaseq,
+             source.numbers("1234")]
+    assert all(name.startswith("{tenant}:") for name in names)
+    assert len(set(names)) == len(names)

@@ -1,4 +1,5 @@
-"""Snapshots against a real Redis: merging with other sources, meta ids, the bulk sender."""
+"""Snapshots (`blocklist.store.snapshot`) against a real Redis: merging with other sources,
+meta ids."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from blocklist.entries import AppliesTo, Category, Entry
-from blocklist.errors import StoreError
+from blocklist.entries import AppliesTo, Category, Entry, provenance_of
 from blocklist.store.admin import Store
-from blocklist.store.bulk import Sender, command
 from blocklist.store.layout import pack, unpack
-from blocklist.store.state import Merger, meta_json
+from blocklist.store.state import ListingMerger, provenance_json
 
 pytestmark = pytest.mark.redis
 
@@ -78,21 +77,4 @@ def test_a_single_entry_s_code_is_its_merge(terms: dict[str, object]) -> None:
                 **{"applies_to": AppliesTo.BOTH, **terms})  # type: ignore[arg-type]
     listing = merge([one], today)
     expected = None if listing is None else str(pack(listing))
-    assert Merger(today, {}).meta_code(meta_json(one)) == expected
-
-
-def test_sender_reads_every_reply_and_reports_a_refusal(store: Store) -> None:
-    """An error reply mid-stream is a StoreError after every reply; the pool still works."""
-    with pytest.raises(StoreError, match="refused"), Sender(store.redis) as sender:
-        sender.put([command("SET", "{cs}:t1", "1"), command("INCR", "{cs}:t1x", "2"),
-                    command("SET", "{cs}:t2", "2")])
-    assert store.redis.mget("{cs}:t1", "{cs}:t2") == ["1", "2"]
-
-
-def test_sender_sends_nothing_more_after_an_exception(store: Store) -> None:
-    """An exception inside the block stops the stream: what was not yet sent never is."""
-    with pytest.raises(RuntimeError), Sender(store.redis) as sender:
-        sender.put([command("SET", "{cs}:t3", "3")])
-        raise RuntimeError("stop")
-    assert store.redis.get("{cs}:t3") is None
-    assert store.redis.ping()
+    assert ListingMerger(today, {}).meta_code(provenance_json(provenance_of(one))) == expected

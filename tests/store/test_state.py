@@ -6,16 +6,17 @@ import datetime as dt
 
 import pytest
 
-from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.entries import AppliesTo, Category, Entry, provenance_of
 from blocklist.store.layout import pack
-from blocklist.store.state import Grouped, Merger, meta_json
+from blocklist.store.state import EntriesByBucket, ListingMerger, provenance_json
 
 TODAY = dt.date(2026, 11, 1)
 
 
 def _meta(category: Category, until: dt.date | None = None) -> str:
-    return meta_json(Entry(key="31", is_prefix=False, category=category,
-                           applies_to=AppliesTo.BOTH, source="x", valid_until=until))
+    return provenance_json(provenance_of(Entry(
+        key="31", is_prefix=False, category=category, applies_to=AppliesTo.BOTH, source="x",
+        valid_until=until)))
 
 
 METAS = {
@@ -27,7 +28,7 @@ METAS = {
 
 def _slow(keys: set[str], present: list[tuple[str, dict[str, str]]]) -> tuple[dict, set]:
     """The merge key by key, as the rules say it."""
-    merger = Merger(TODAY, METAS)
+    merger = ListingMerger(TODAY, METAS)
     sets, dels = {}, set()
     for key in keys:
         signature = tuple((s, f[key]) for s, f in present if key in f)
@@ -51,14 +52,14 @@ def _slow(keys: set[str], present: list[tuple[str, dict[str, str]]]) -> tuple[di
 ])
 def test_listings_match_the_key_by_key_merge(keys, present) -> None:
     """Listings merged per source and meta id equal the merge of every key on its own."""
-    sets, dels = Merger(TODAY, METAS).listings(keys, present)
+    sets, dels = ListingMerger(TODAY, METAS).listings(keys, present)
     assert (sets, set(dels)) == _slow(keys, present)
     assert len(dels) == len(set(dels))
 
 
 def test_listings_of_a_source_are_that_entry_s_code() -> None:
     """A key listed by one source gets the packed listing of that source's entry."""
-    sets, _ = Merger(TODAY, METAS).listings({"10"}, [("a", {"10": "2"})])
+    sets, _ = ListingMerger(TODAY, METAS).listings({"10"}, [("a", {"10": "2"})])
     assert sets == {"10": str(pack(_listing_of(Category.FRAUD)))}
 
 
@@ -71,7 +72,7 @@ def _listing_of(category: Category):  # type: ignore[no-untyped-def]
 
 def test_grouped_keeps_the_last_entry_of_a_key() -> None:
     """Gathering entries: a later entry of the same key wins, provenance shared by JSON."""
-    grouped = Grouped()
+    grouped = EntriesByBucket()
     entries = [Entry(key=k, is_prefix=p, category=c, applies_to=AppliesTo.BOTH, source="x")
                for k, p, c in [("31201234567", False, Category.REVOKED),
                                ("31201234568", False, Category.REVOKED),

@@ -1,0 +1,52 @@
+"""Subscribers' reports (`blocklist.store.reports`) on a real Redis: the window, the threshold,
+the `reports` listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from blocklist.store.reports import REPORTS_SOURCE, add_report, count_reporters
+
+T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+COMMON = {"threshold": 2, "window_s": 3600, "listing_days": 10}
+
+
+def test_reports_outside_the_window_do_not_count(store) -> None:
+    """Reports older than the window are dropped; only recent distinct reporters list."""
+    add_report(store, "31855550101", "+31612345678", now=T0, **COMMON)
+    late = add_report(store, "31855550101", "+31612345679",
+                      now=T0 + dt.timedelta(hours=2), **COMMON)
+    assert (late.reporters, late.entry) == (1, None)
+    listed = add_report(store, "31855550101", "+31612345670",
+                        now=T0 + dt.timedelta(hours=2, minutes=5), **COMMON)
+    assert listed.newly_listed and listed.entry is not None
+    assert listed.entry.valid_until == (T0 + dt.timedelta(days=10)).date()
+    assert count_reporters(store, "31855550101", window_s=3600,
+                           now=T0 + dt.timedelta(hours=2, minutes=5)) == 2
+    again = add_report(store, "31855550101", "+31612345671",
+                       now=T0 + dt.timedelta(hours=2, minutes=6), **COMMON)
+    assert not again.newly_listed
+
+
+def test_one_reporter_counts_once(store) -> None:
+    """The same reporter reporting again does not add a reporter, so never lists alone."""
+    for minutes in range(3):
+        outcome = add_report(store, "31855550101", "+31612345678",
+                             now=T0 + dt.timedelta(minutes=minutes), **COMMON)
+    assert (outcome.reporters, outcome.entry) == (1, None)
+    assert store.source_entries(REPORTS_SOURCE) == {}
+
+
+def test_reporters_are_kept_only_as_a_hash(store) -> None:
+    """The reporter's number is nowhere in the stored report."""
+    add_report(store, "31855550101", "+31612345678", now=T0, **COMMON)
+    stored = store.redis.zrange(store.keys.reports("31855550101"), 0, -1)
+    assert len(stored) == 1 and "612345678" not in stored[0]
+
+
+def test_threshold_below_two_is_refused(store) -> None:
+    """A threshold of one would let one reporter list a number: refused."""
+    with pytest.raises(ValueError, match="at least 2"):
+        add_report(store, "31855550101", "x", threshold=1, window_s=60, listing_days=1)
