@@ -72,9 +72,7 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
     )
     replies: list[object] = []
     if screening.commands:
-        # Unset: the embedded Redis of `callscreen run` on this machine.
-        url = settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
-        address = RedisAddress.from_url(url)
+        address = RedisAddress.from_url(settings.redis.call_path_url)
         try:
             replies = BlockingConnection(address, settings.lookup_timeout_s).run(
                 screening.commands

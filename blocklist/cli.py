@@ -1,8 +1,9 @@
 """`callscreen`: the operator's command line.
 
 Core commands live here; `agi` and `api` add theirs through the `callscreen.commands` entry
-point group (so this package imports neither). Every command reads its settings from the
-environment once, here, and passes them down. Exit status: 0 done, 1 refused or failed (the
+point group (so this package imports neither, and nothing imports this module). Every command
+reads its settings from the environment once, here, and passes them down; where Redis is comes
+from them too (`Settings.redis`). Exit status: 0 done, 1 refused or failed (the
 message says why), 2 bad usage.
 """
 
@@ -15,7 +16,6 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from pathlib import Path
 
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Direction, Entry, Mode
 from blocklist.errors import CallscreenError
@@ -23,19 +23,6 @@ from blocklist.numbers import digits
 from blocklist.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def redis_url(settings: Settings) -> str:
-    """The configured Redis, or the embedded one `callscreen run` keeps in its data dir."""
-    if settings.redis_url:
-        return settings.redis_url
-    sock = Path(settings.data_dir) / "redis" / "redis.sock"
-    if sock.exists():
-        return f"unix://{sock.resolve()}"
-    raise CallscreenError(
-        "CALLSCREEN_REDIS_URL is not set and no embedded Redis is running"
-        f" (no {sock}): start `callscreen run`, or set CALLSCREEN_REDIS_URL"
-    )
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -52,7 +39,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.wire import BlockingConnection, RedisAddress
 
-    url = redis_url(settings)
+    url = settings.redis.service_url()
     screener = Screener(settings)
     direction = Direction(args.direction)
     screening = screener.prepare(direction, args.number, args.subscriber)
@@ -114,7 +101,7 @@ def _entry_dict(entry: Entry) -> dict[str, object]:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.importer import import_file
 
-    return import_file(args, settings, redis_url(settings))
+    return import_file(args, settings, settings.redis.service_url())
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,7 +109,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.catalog import all_entries
 
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     entries = list(all_entries(store, [args.source] if args.source else None))
     label = args.source or "callscreen-export"
     if args.output == "-":
@@ -139,7 +126,7 @@ def cmd_entry(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     is_prefix = args.prefix
     key = plan.parse_prefix(args.number) if is_prefix else digits(plan.parse_exact(args.number))
     if args.action == "remove":
@@ -166,7 +153,7 @@ def cmd_allow(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     if args.action == "list":
         for (key, is_prefix), note in sorted(store.allowlist().items()):
             print(f"+{key}{'*' if is_prefix else ''}  {note.get('reason', '')}")
@@ -189,7 +176,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     sub = digits(plan.parse_exact(args.number))
     if args.action == "set":
         store.set_subscriber(
@@ -216,7 +203,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     if args.task == "rebuild":
         store.rebuild()
         print("rebuilt the call path's listing from every source")

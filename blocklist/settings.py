@@ -2,9 +2,14 @@
 
 Every `CALLSCREEN_*` variable is read here and nowhere else (README, "Configuration").
 A malformed value raises `ConfigError` naming the variable and the value.
+
+Where Redis is, is decided here too, once: `Settings.redis` is a `RedisLocation`, and every
+command, server and script asks it for the URL to use (like arq's `RedisSettings`).
 """
 
 from __future__ import annotations
+
+import os
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
@@ -42,6 +47,69 @@ class Listen:
 
 
 @value
+class EmbeddedRedis:
+    """The redis-server that `callscreen run` starts when `CALLSCREEN_REDIS_URL` is unset.
+
+    Its files (data, configuration, log) and its unix socket are in `directory`
+    (`CALLSCREEN_DATA_DIR/redis`); it also listens on 127.0.0.1:`port`
+    (`CALLSCREEN_EMBEDDED_REDIS_PORT`). `blocklist.redis_server` runs it.
+    """
+
+    directory: str
+    port: int
+
+    @property
+    def socket_path(self) -> str:
+        return os.path.join(self.directory, "redis.sock")
+
+    @property
+    def tcp_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def socket_url(self) -> str:
+        return f"unix://{os.path.abspath(self.socket_path)}"
+
+
+@value
+class RedisLocation:
+    """Where the blocklist's Redis is: `CALLSCREEN_REDIS_URL`, or else the embedded one.
+
+    Built from the settings (`Settings.redis`); nothing else decides it. The call path and
+    callscreen's own commands reach the embedded Redis differently, for the reasons given
+    below; with a configured URL both use it.
+    """
+
+    configured_url: str | None  # CALLSCREEN_REDIS_URL
+    embedded: EmbeddedRedis
+
+    @property
+    def call_path_url(self) -> str:
+        """The Redis the per-call script asks. The embedded one over TCP: Asterisk runs the
+        script as its own user, who may not open the socket in callscreen's data directory,
+        and from its own working directory, where a relative `CALLSCREEN_DATA_DIR` means
+        nothing. No file system check either: the script fails open if nothing answers."""
+        return self.configured_url or self.embedded.tcp_url
+
+    def service_url(self) -> str:
+        """The Redis for callscreen's own commands and servers (run as callscreen's user).
+
+        The embedded one through its unix socket: the socket in the data directory names
+        that directory's Redis, where the TCP port might be any Redis. Raises `ConfigError`
+        saying what to do when it is not running.
+        """
+        if self.configured_url:
+            return self.configured_url
+        if not os.path.exists(self.embedded.socket_path):
+            raise ConfigError(
+                "CALLSCREEN_REDIS_URL is not set and no embedded Redis is running"
+                f" (no {self.embedded.socket_path}): start `callscreen run`, or set"
+                " CALLSCREEN_REDIS_URL"
+            )
+        return self.embedded.socket_url
+
+
+@value
 class Settings:
     """callscreen's configuration. Build it with `Settings.from_env(os.environ)`."""
 
@@ -70,6 +138,14 @@ class Settings:
     api_max_upload_bytes: int = 64 * 1024 * 1024  # bulk imports through the admin API
     feeds_file: str | None = None  # feed configurations stored at first start (JSON)
     feed_sync: bool = True  # the API process runs the feed scheduler
+
+    @property
+    def redis(self) -> RedisLocation:
+        """Where Redis is (a property, so a copy with another `redis_url` can't disagree)."""
+        return RedisLocation(
+            self.redis_url, EmbeddedRedis(os.path.join(self.data_dir, "redis"),
+                                          self.embedded_redis_port)
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 
 def _store(settings: Settings) -> Store:
     # Imported here: `callscreen --help` should not pay for redis-py.
-    from blocklist.cli import redis_url
     from blocklist.store.admin import Store
 
-    return Store.from_url(redis_url(settings), settings.key_prefix)
+    return Store.from_url(settings.redis.service_url(), settings.key_prefix)
 
 
 def _actor() -> str:
