@@ -40,14 +40,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.wire import BlockingConnection, RedisAddress
 
     url = settings.redis.service_url()
-    screener = Screener(settings)
     direction = Direction(args.direction)
-    screening = screener.prepare(direction, args.number, args.subscriber)
-    replies = (
-        BlockingConnection(RedisAddress.from_url(url), 5.0).run(screening.commands)
-        if screening.commands else []
+    # The call path's own decision, but a store failure is an error here, not an allow.
+    decision = Screener(settings).screen(
+        BlockingConnection(RedisAddress.from_url(url), 5.0), direction, args.number,
+        args.subscriber,
     )
-    decision = screener.conclude(screening, replies)
     explained = []
     if decision.e164:
         store = Store.from_url(url, settings.key_prefix)
