@@ -65,7 +65,7 @@ def explain_number(
     )
     # Raises StoreError (a 503) when the store fails; an unreadable number never asks it.
     decision = screener.screen(connection, direction, number, subscriber)
-    if decision.reason == Reason.INVALID_NUMBER:
+    if decision.reason is Reason.INVALID_NUMBER:
         raise Problem(422, "invalid-number",
                       f"{number!r} is not a phone number; the call path would allow the call"
                       " (reason invalid-number)",

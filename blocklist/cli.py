@@ -20,6 +20,7 @@ from importlib.metadata import entry_points
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Direction, Entry, Mode
 from blocklist.errors import CallscreenError
 from blocklist.numbers import digits
+from blocklist.policy import Reason
 from blocklist.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -62,7 +63,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if decision.e164:
         shown = decision.e164
-    elif decision.reason == "protected":
+    elif decision.reason is Reason.PROTECTED:
         shown = f"{args.number!r} (an emergency number or short code)"
     else:
         shown = f"{args.number!r} (no usable number)"
@@ -198,7 +199,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
@@ -284,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("store", help="store upkeep: counts, rebuild, purge-expired")
     p.add_argument("task", choices=["counts", "rebuild", "purge-expired"])
-    p.set_defaults(func=cmd_maintain)
+    p.set_defaults(func=cmd_store)
 
     from blocklist.sync.commands import register as register_sync
 
