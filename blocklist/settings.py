@@ -20,6 +20,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
+
 DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
     # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
     "NL": ("0800 0113", "116xxx"),
@@ -163,9 +166,23 @@ class Settings:
                 value = float(raw)
             except ValueError:
                 raise ConfigError(f"CALLSCREEN_{name}={raw!r} is not a number") from None
-            if not low <= value <= high:
+            if not low <= value <= high:  # also refuses nan
                 raise ConfigError(f"CALLSCREEN_{name}={raw!r} is outside {low:g}..{high:g}")
             return value
+
+        def whole(name: str, default: int, low: int, high: int) -> int:
+            raw = get(name)
+            if raw is not None and not raw.isdecimal():
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r} is not a whole number")
+            return int(number(name, default, low, high))
+
+        def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+            raw = get(name)
+            if raw is None:
+                return default
+            if raw.lower() not in choices:
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r}: use {', '.join(choices)}")
+            return raw.lower()
 
         region = (get("REGION") or "NL").upper()
         if len(region) != 2 or not region.isalpha():
@@ -182,27 +199,32 @@ class Settings:
             if protected_raw is not None
             else DEFAULT_PROTECTED.get(region, ("116xxx",))
         )
-        log_numbers = (get("LOG_NUMBERS") or "hash").lower()
-        if log_numbers not in ("hash", "plain", "none"):
-            raise ConfigError(f"CALLSCREEN_LOG_NUMBERS={log_numbers!r}: use hash, plain or none")
         redis_url = get("REDIS_URL")
-        if redis_url is not None and redis_url.split("://", 1)[0] not in (
+        if redis_url is not None and redis_url.partition("://")[0] not in (
             "redis", "rediss", "unix"
         ):
             raise ConfigError(
-                f"CALLSCREEN_REDIS_URL={redis_url!r}: expected redis://, rediss:// or unix://"
+                f"CALLSCREEN_REDIS_URL={_without_password(redis_url)!r}: expected redis://,"
+                " rediss:// or unix://"
             )
         metrics = get("METRICS_LISTEN")
+        if metrics is not None and metrics.lower() == "off":
+            metrics = "off"
         key_prefix = get("KEY_PREFIX") or "cs"
-        if not key_prefix.replace("_", "").replace("-", "").isalnum():
+        if not (key_prefix.isascii() and key_prefix.replace("_", "").replace("-", "").isalnum()):
             raise ConfigError(f"CALLSCREEN_KEY_PREFIX={key_prefix!r}: letters, digits, - and _")
+        policy_text = get("POLICY") or ""
+        try:
+            policy = parse_policy(policy_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_POLICY={policy_text!r}: {exc}") from None
         return cls(
             redis_url=redis_url,
             region=region,
             lookup_timeout_s=number("LOOKUP_TIMEOUT_MS", 50, 1, 10_000) / 1000,
             default_language=language,
             protected_numbers=protected,
-            policy=parse_policy(get("POLICY") or ""),
+            policy=policy,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"
@@ -214,17 +236,26 @@ class Settings:
             api_listen=Listen.parse(
                 get("API_LISTEN") or "127.0.0.1:8573", name="CALLSCREEN_API_LISTEN"
             ),
-            max_calls=int(number("MAX_CALLS", 2000, 1, 1_000_000)),
-            workers=int(number("WORKERS", 1, 1, 64)),
+            max_calls=whole("MAX_CALLS", 2000, 1, 1_000_000),
+            workers=whole("WORKERS", 1, 1, 64),
             data_dir=get("DATA_DIR") or "var",
-            embedded_redis_port=int(number("EMBEDDED_REDIS_PORT", 6380, 1, 65535)),
-            log_numbers=log_numbers,
-            log_level=(get("LOG_LEVEL") or "INFO").upper(),
-            report_threshold=int(number("REPORT_THRESHOLD", 3, 2, 1_000_000)),
+            embedded_redis_port=whole("EMBEDDED_REDIS_PORT", 6380, 1, 65535),
+            log_numbers=choice("LOG_NUMBERS", "hash", ("hash", "plain", "none")),
+            log_level=choice("LOG_LEVEL", "info", LOG_LEVELS).upper(),
+            report_threshold=whole("REPORT_THRESHOLD", 3, 2, 1_000_000),
             report_window_s=number("REPORT_WINDOW_HOURS", 168, 1, 8760) * 3600,
-            report_listing_days=int(number("REPORT_LISTING_DAYS", 30, 1, 3650)),
-            audit_max_events=int(number("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000)),
-            api_max_upload_bytes=int(number("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024),
+            report_listing_days=whole("REPORT_LISTING_DAYS", 30, 1, 3650),
+            audit_max_events=whole("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000),
+            api_max_upload_bytes=whole("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024,
             feeds_file=get("FEEDS_FILE"),
-            feed_sync=(get("FEED_SYNC") or "on").lower() not in ("off", "0", "false", "no"),
+            feed_sync=choice("FEED_SYNC", "on", SWITCH) in SWITCH[:4],
         )
+
+
+def _without_password(url: str) -> str:
+    """A URL for an error message: whatever precedes an `@` may be a password."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, _ = head.partition("://")
+    return f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"
