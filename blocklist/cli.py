@@ -3,8 +3,9 @@
 Core commands live here; `agi` and `api` add theirs through the `callscreen.commands` entry
 point group (so this package imports neither, and nothing imports this module). Every command
 reads its settings from the environment once, here, and passes them down; where Redis is comes
-from them too (`Settings.redis`). Exit status: 0 done, 1 refused or failed (the
-message says why), 2 bad usage.
+from them too (`Settings.redis`). Exit status: 0 done, 1 refused or failed (the message says
+why), 2 bad usage, 130 interrupted, 141 when the reader of its output went away
+(`callscreen export | head`), quietly, as Unix tools do.
 """
 
 from __future__ import annotations
@@ -298,6 +299,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `callscreen` command; returns its exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, so a closed pipe shows up where it is handled
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do. Point stdout at
+        # /dev/null first, or the interpreter's own flush at exit reports the pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a tool killed by SIGPIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
