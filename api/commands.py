@@ -47,15 +47,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
     import sys
 
+    from blocklist.actor import cli_actor
     from blocklist.store import audit
     from blocklist.store.admin import Store
     from blocklist.store.apikeys import Role, create_key, list_keys, revoke_key
 
     store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
-    actor = f"cli:{getpass.getuser()}"
+    actor = cli_actor()
     if args.keys_action == "create":
         key, token = create_key(store, args.name, Role(args.role), created_by=actor)
         audit.record(store, actor, "key.create", key.id, {"name": key.name, "role": args.role},

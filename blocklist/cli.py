@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
+from blocklist.actor import cli_actor
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Direction, Entry, Mode
 from blocklist.errors import CallscreenError
 from blocklist.numbers import digits
@@ -141,7 +142,7 @@ def cmd_entry(args: argparse.Namespace, settings: Settings) -> int:
         source=MANUAL_SOURCE, reference=args.reference or "", reason=args.reason or "",
         listed_at=dt.datetime.now(dt.UTC).date(),
         valid_until=dt.date.fromisoformat(args.valid_until) if args.valid_until else None,
-        added_by=args.by or f"cli:{os.environ.get('USER', 'unknown')}",
+        added_by=args.by or cli_actor(),
     )
     store.add_entries([entry])
     print(f"listed {entry.label} as {category.value} ({entry.applies_to.value})")
@@ -163,7 +164,7 @@ def cmd_allow(args: argparse.Namespace, settings: Settings) -> int:
     key = plan.parse_prefix(args.number) if args.prefix else digits(plan.parse_exact(args.number))
     if args.action == "add":
         store.allow((key, args.prefix), {
-            "reason": args.reason or "", "by": f"cli:{os.environ.get('USER', 'unknown')}",
+            "reason": args.reason or "", "by": cli_actor(),
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         })
         print(f"allowlisted +{key}{'*' if args.prefix else ''}")
@@ -266,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason")
     p.add_argument("--reference")
     p.add_argument("--valid-until", help="last day the entry applies, YYYY-MM-DD")
-    p.add_argument("--by", help="who adds it (default cli:$USER)")
+    p.add_argument("--by", help="who adds it (default cli:USER, the user running it)")
     p.set_defaults(func=cmd_entry)
 
     p = sub.add_parser("allow", help="the global allowlist")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
 
 from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.store.admin import Store
+
+# What getpass and the old `cli:$USER` looked at; systemd units and cron jobs set none of them.
+LOGIN_VARIABLES = ("USER", "LOGNAME", "LNAME", "USERNAME")
 
 
 def callscreen_env(redis_url: str) -> dict[str, str]:
@@ -61,3 +65,16 @@ def test_check_prints_the_decision(redis_url: str, store: Store) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "'112' (an emergency number or short code)" \
         "  inbound  ->  ALLOW"
+
+
+def test_the_audit_actor_needs_no_user_variable(redis_url: str, store: Store) -> None:
+    """Without USER or LOGNAME (systemd, cron), entries record the uid's name, not unknown."""
+    env = {k: v for k, v in callscreen_env(redis_url).items() if k not in LOGIN_VARIABLES}
+    for args in (("entry", "add", "085 555 0101", "--category", "revoked"),
+                 ("allow", "add", "085 555 0102")):
+        done = subprocess.run([sys.executable, "-m", "blocklist.cli", *args], env=env,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+    actor = f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    assert [entry.added_by for entry in store.explain("31855550101")] == [actor]
+    assert store.allowlist()[("31855550102", False)]["by"] == actor
