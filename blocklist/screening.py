@@ -2,7 +2,8 @@
 
 A `Screener` splits a screening in two pure steps around the one store round trip: `prepare`
 reads the numbers and says which commands to send (one pipeline); `conclude` turns the replies
-into a `Decision`. `Screener.screen` does all three over a blocking connection: the per-call
+into a `Decision`. `Screener.screen` does the whole screening (prepare, the round trip over a
+blocking connection, conclude), with the fail-open contract in its docstring: the per-call
 script, `callscreen check` and the admin API's `/v1/numbers` all decide through it, so they
 decide alike. The FastAGI server drives `prepare` and `conclude` around its own asyncio client.
 """
@@ -45,7 +46,7 @@ class Screening:
 
 
 class Screener:
-    """Prepares screenings and concludes them, for one configuration."""
+    """Screens calls for one configuration: whole (`screen`), or in steps around the I/O."""
 
     def __init__(self, settings: Settings, *, script_sha: str | None = None) -> None:
         """`script_sha`: the connection has loaded the screening script (EVALSHA), else the
@@ -115,7 +116,8 @@ class Screener:
         (`Decision.degraded_allow`, reason `store-timeout` or `store-unavailable`, with the
         number if it was read). Without it (`callscreen check`, the admin API), the
         `StoreError` propagates: an explanation made without the store would explain
-        nothing. Either way, a reply the store should never send raises ValueError.
+        nothing. Either way, a reply the store should never send raises ValueError (the per-call
+        script allows the call then too, as for any unexpected error).
         """
         screening = self.prepare(direction, number, subscriber, channel_language)
         replies: list[object] = []
