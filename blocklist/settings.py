@@ -80,7 +80,9 @@ class RedisLocation:
 
     Built from the settings (`Settings.redis`); nothing else decides it. The call path and
     callscreen's own commands reach the embedded Redis differently, for the reasons given
-    below; with a configured URL both use it.
+    below; with a configured URL both use it. What else says where Redis is (a Sentinel
+    primary, replicas for the call path's reads) belongs in this value too, so the commands
+    and scripts that ask it don't change when it grows.
     """
 
     configured_url: str | None  # CALLSCREEN_REDIS_URL
