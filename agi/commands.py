@@ -19,10 +19,10 @@ def fastagi(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from agi.runner import serve
-    from blocklist.cli import redis_url
     from blocklist.values import replace
 
-    changes: dict[str, object] = {"redis_url": redis_url(settings)}
+    # The server is given the URL itself: the embedded Redis must be running now.
+    changes: dict[str, object] = {"redis_url": settings.redis.service_url()}
     if args.listen:
         changes["fastagi_listen"] = Listen.parse(args.listen, name="--listen")
     if args.workers:

@@ -149,7 +149,7 @@ class CallHandler:
         self.rate_limited.warning("store-error", f"unexpected error asking the store: {error!r}")
         return self.fail_open(Reason.INTERNAL_ERROR, e164)
 
-    def fail_open(self, reason: str, e164: str | None) -> Decision:
+    def fail_open(self, reason: Reason, e164: str | None) -> Decision:
         """Allow without the store, and count why (the caller counts the call itself)."""
         metrics.FAIL_OPEN.labels(reason).inc()
         return Decision.degraded_allow(reason, e164)

@@ -26,7 +26,6 @@ from agi.protocol import (
     EnvironmentReader,
     ReplyReader,
 )
-from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener
@@ -66,26 +65,13 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
     except BadRequestError as exc:
         _log(f"bad request: {exc}; allowing the call")
         return Decision.degraded_allow(Reason.BAD_REQUEST, None)
-    screener = Screener(settings)
-    screening = screener.prepare(
-        request.direction, request.number, request.subscriber, request.language
+    connection = BlockingConnection(
+        RedisAddress.from_url(settings.redis.call_path_url), settings.lookup_timeout_s
     )
-    replies: list[object] = []
-    if screening.commands:
-        # Unset: the embedded Redis of `callscreen run` on this machine.
-        url = settings.redis_url or f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
-        address = RedisAddress.from_url(url)
-        try:
-            replies = BlockingConnection(address, settings.lookup_timeout_s).run(
-                screening.commands
-            )
-        except StoreTimeoutError as exc:
-            _log(f"{exc}; allowing the call (degraded)")
-            return Decision.degraded_allow(Reason.STORE_TIMEOUT, screening.reading.e164)
-        except StoreError as exc:
-            _log(f"{exc}; allowing the call (degraded)")
-            return Decision.degraded_allow(Reason.STORE_UNAVAILABLE, screening.reading.e164)
-    decision = screener.conclude(screening, replies)
+    decision = Screener(settings).screen(
+        connection, request.direction, request.number, request.subscriber, request.language,
+        fail_open=lambda error: _log(f"{error}; allowing the call (degraded)"),
+    )
     if decision.action.value != "allow":
         _log(
             f"{request.direction.value} {number_for_log(decision.e164, settings.log_numbers)}"

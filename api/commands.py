@@ -32,11 +32,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
-    from blocklist.cli import redis_url
     from blocklist.values import replace
 
     listen = Listen.parse(args.listen, name="--listen") if args.listen else settings.api_listen
-    settings = replace(settings, redis_url=redis_url(settings), api_listen=listen)
+    # The app is given the URL itself: the embedded Redis must be running now.
+    settings = replace(settings, redis_url=settings.redis.service_url(), api_listen=listen)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn's own access log prints raw paths, which can hold phone numbers: ours
@@ -47,16 +47,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
     import sys
 
-    from blocklist.cli import redis_url
+    from blocklist.actor import cli_actor
     from blocklist.store import audit
     from blocklist.store.admin import Store
     from blocklist.store.apikeys import Role, create_key, list_keys, revoke_key
 
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
-    actor = f"cli:{getpass.getuser()}"
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    actor = cli_actor()
     if args.keys_action == "create":
         key, token = create_key(store, args.name, Role(args.role), created_by=actor)
         audit.record(store, actor, "key.create", key.id, {"name": key.name, "role": args.role},

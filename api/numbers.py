@@ -1,10 +1,10 @@
 """`/v1/numbers/{number}`: the decision the call path would make now, and why.
 
-The decision comes from the call path's own code: `Screener.prepare` reads the number and
-builds the screening commands, the call path's client (`BlockingConnection`) sends them as one
-pipeline, and `Screener.conclude` decides. Only the time budget differs: the call path fails
-open after `CALLSCREEN_LOOKUP_TIMEOUT_MS`; this endpoint waits longer and answers 503 when
-the store does not answer, since an explanation without the store would explain nothing.
+The decision comes from the per-call script's own code: `Screener.screen` over the call path's
+client (`BlockingConnection`), one pipeline. Only the time budget and the failure differ: the
+call path fails open after `CALLSCREEN_LOOKUP_TIMEOUT_MS`; this endpoint waits longer and
+answers 503 when the store does not answer, since an explanation without the store would
+explain nothing.
 The explanation adds every entry of every source that matches (`Store.explain`).
 
 Text that is not a number at all is a 422 saying why (the call path would allow it with the
@@ -23,7 +23,8 @@ from api.fields import entry_out
 from api.models import Explanation, MatchOut, NumberText
 from api.problems import Problem
 from blocklist.entries import Direction, Match
-from blocklist.numbers import Unreadable, digits
+from blocklist.numbers import digits
+from blocklist.policy import Reason
 from blocklist.store.wire import BlockingConnection, RedisAddress
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
@@ -54,27 +55,25 @@ def explain_number(
         description="the subscriber whose settings apply", examples=["+31612345678"])] = None,
 ) -> Explanation:
     screener = context.screener
-    if subscriber is not None and screener.plan.read(subscriber).e164 is None:
+    subscriber_e164 = screener.plan.read(subscriber).e164 if subscriber is not None else None
+    if subscriber is not None and subscriber_e164 is None:
         raise Problem(422, "invalid-number", f"subscriber {subscriber!r} is not a phone number",
                       errors=[{"location": ["query", "subscriber"],
                                "message": "not a phone number"}])
-    screening = screener.prepare(direction, number, subscriber)
-    if screening.reading.unreadable is Unreadable.INVALID and not screening.reading.protected:
+    connection = BlockingConnection(
+        RedisAddress.from_url(context.settings.redis.service_url()), LOOKUP_TIMEOUT_S
+    )
+    # Raises StoreError (a 503) when the store fails; an unreadable number never asks it.
+    decision = screener.screen(connection, direction, number, subscriber)
+    if decision.reason is Reason.INVALID_NUMBER:
         raise Problem(422, "invalid-number",
                       f"{number!r} is not a phone number; the call path would allow the call"
                       " (reason invalid-number)",
                       errors=[{"location": ["path", "number"], "message": "not a phone number"}])
-    replies: list[object] = []
-    if screening.commands:
-        assert context.settings.redis_url is not None
-        connection = BlockingConnection(RedisAddress.from_url(context.settings.redis_url),
-                                        LOOKUP_TIMEOUT_S)
-        replies = connection.run(screening.commands)
-    decision = screener.conclude(screening, replies)
     entries = context.store.explain(digits(decision.e164)) if decision.e164 else []
     return Explanation(
         input=number, number=decision.e164, direction=direction,
-        subscriber=screening.subscriber, action=decision.action, reason=decision.reason,
+        subscriber=subscriber_e164, action=decision.action, reason=decision.reason,
         rule=decision.rule, category=decision.category, prompt=decision.prompt,
         matched=_match_out(decision.matched) if decision.matched else None,
         shadow_matches=[_match_out(m) for m in decision.shadow],

@@ -1,9 +1,11 @@
 """`callscreen`: the operator's command line.
 
 Core commands live here; `agi` and `api` add theirs through the `callscreen.commands` entry
-point group (so this package imports neither). Every command reads its settings from the
-environment once, here, and passes them down. Exit status: 0 done, 1 refused or failed (the
-message says why), 2 bad usage.
+point group (so this package imports neither, and nothing imports this module). Every command
+reads its settings from the environment once, here, and passes them down; where Redis is comes
+from them too (`Settings.redis`). Exit status: 0 done, 1 refused or failed (the message says
+why), 2 bad usage, 130 interrupted, 141 when the reader of its output went away
+(`callscreen export | head`), quietly, as Unix tools do.
 """
 
 from __future__ import annotations
@@ -15,27 +17,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
-from pathlib import Path
 
+from blocklist.actor import cli_actor
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Direction, Entry, Mode
 from blocklist.errors import CallscreenError
 from blocklist.numbers import digits
+from blocklist.policy import Reason
 from blocklist.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def redis_url(settings: Settings) -> str:
-    """The configured Redis, or the embedded one `callscreen run` keeps in its data dir."""
-    if settings.redis_url:
-        return settings.redis_url
-    sock = Path(settings.data_dir) / "redis" / "redis.sock"
-    if sock.exists():
-        return f"unix://{sock.resolve()}"
-    raise CallscreenError(
-        "CALLSCREEN_REDIS_URL is not set and no embedded Redis is running"
-        f" (no {sock}): start `callscreen run`, or set CALLSCREEN_REDIS_URL"
-    )
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -52,15 +42,13 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.wire import BlockingConnection, RedisAddress
 
-    url = redis_url(settings)
-    screener = Screener(settings)
+    url = settings.redis.service_url()
     direction = Direction(args.direction)
-    screening = screener.prepare(direction, args.number, args.subscriber)
-    replies = (
-        BlockingConnection(RedisAddress.from_url(url), 5.0).run(screening.commands)
-        if screening.commands else []
+    # The call path's own decision, but a store failure is an error here, not an allow.
+    decision = Screener(settings).screen(
+        BlockingConnection(RedisAddress.from_url(url), 5.0), direction, args.number,
+        args.subscriber,
     )
-    decision = screener.conclude(screening, replies)
     explained = []
     if decision.e164:
         store = Store.from_url(url, settings.key_prefix)
@@ -77,7 +65,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if decision.e164:
         shown = decision.e164
-    elif decision.reason == "protected":
+    elif decision.reason is Reason.PROTECTED:
         shown = f"{args.number!r} (an emergency number or short code)"
     else:
         shown = f"{args.number!r} (no usable number)"
@@ -114,7 +102,7 @@ def _entry_dict(entry: Entry) -> dict[str, object]:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.importer import import_file
 
-    return import_file(args, settings, redis_url(settings))
+    return import_file(args, settings, settings.redis.service_url())
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,7 +110,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.catalog import all_entries
 
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     entries = list(all_entries(store, [args.source] if args.source else None))
     label = args.source or "callscreen-export"
     if args.output == "-":
@@ -139,7 +127,7 @@ def cmd_entry(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     is_prefix = args.prefix
     key = plan.parse_prefix(args.number) if is_prefix else digits(plan.parse_exact(args.number))
     if args.action == "remove":
@@ -154,7 +142,7 @@ def cmd_entry(args: argparse.Namespace, settings: Settings) -> int:
         source=MANUAL_SOURCE, reference=args.reference or "", reason=args.reason or "",
         listed_at=dt.datetime.now(dt.UTC).date(),
         valid_until=dt.date.fromisoformat(args.valid_until) if args.valid_until else None,
-        added_by=args.by or f"cli:{os.environ.get('USER', 'unknown')}",
+        added_by=args.by or cli_actor(),
     )
     store.add_entries([entry])
     print(f"listed {entry.label} as {category.value} ({entry.applies_to.value})")
@@ -166,7 +154,7 @@ def cmd_allow(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     if args.action == "list":
         for (key, is_prefix), note in sorted(store.allowlist().items()):
             print(f"+{key}{'*' if is_prefix else ''}  {note.get('reason', '')}")
@@ -176,7 +164,7 @@ def cmd_allow(args: argparse.Namespace, settings: Settings) -> int:
     key = plan.parse_prefix(args.number) if args.prefix else digits(plan.parse_exact(args.number))
     if args.action == "add":
         store.allow((key, args.prefix), {
-            "reason": args.reason or "", "by": f"cli:{os.environ.get('USER', 'unknown')}",
+            "reason": args.reason or "", "by": cli_actor(),
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         })
         print(f"allowlisted +{key}{'*' if args.prefix else ''}")
@@ -189,7 +177,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     sub = digits(plan.parse_exact(args.number))
     if args.action == "set":
         store.set_subscriber(
@@ -213,10 +201,10 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
-    store = Store.from_url(redis_url(settings), settings.key_prefix)
+    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
     if args.task == "rebuild":
         store.rebuild()
         print("rebuilt the call path's listing from every source")
@@ -279,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason")
     p.add_argument("--reference")
     p.add_argument("--valid-until", help="last day the entry applies, YYYY-MM-DD")
-    p.add_argument("--by", help="who adds it (default cli:$USER)")
+    p.add_argument("--by", help="who adds it (default cli:USER, the user running it)")
     p.set_defaults(func=cmd_entry)
 
     p = sub.add_parser("allow", help="the global allowlist")
@@ -299,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("store", help="store upkeep: counts, rebuild, purge-expired")
     p.add_argument("task", choices=["counts", "rebuild", "purge-expired"])
-    p.set_defaults(func=cmd_maintain)
+    p.set_defaults(func=cmd_store)
 
     from blocklist.sync.commands import register as register_sync
 
@@ -312,6 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `callscreen` command; returns its exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, so a closed pipe shows up where it is handled
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do. Point stdout at
+        # /dev/null first, or the interpreter's own flush at exit reports the pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # what a shell reports for a tool killed by SIGPIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -2,8 +2,8 @@
 
 Rules, in the order they are applied (the first that speaks decides):
 
-1. no readable number                  -> allow  (`withheld` / `invalid-number`)
-2. a protected number                  -> allow  (`protected`), whatever any list says
+1. a protected number                  -> allow  (`protected`), whatever any list says
+2. no readable number                  -> allow  (`withheld` / `invalid-number`)
 3. the subscriber opted out (`off`)    -> allow  (`opted-out`)
 4. on the subscriber's own allowlist   -> allow  (`subscriber-allowlisted`)
 5. on the global allowlist             -> allow  (`allowlisted`)
@@ -11,10 +11,16 @@ Rules, in the order they are applied (the first that speaks decides):
                                           (`listed`; `not-for-direction` when the table allows)
 7. otherwise                           -> allow  (`not-listed`)
 
-A store failure is not decided here: the caller builds `Decision.degraded(...)` (fail open).
+A protected number comes first: an emergency number or short code is not a number the plan
+reads as E.164 (`112`), yet it must say `protected`, not `invalid-number`.
+
+A store failure is not decided here: the caller builds `Decision.degraded_allow(...)` (fail
+open; `blocklist.screening.Screener.screen` does it for the blocking paths).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from blocklist.entries import (
     Action,
@@ -25,7 +31,7 @@ from blocklist.entries import (
     Mode,
 )
 from blocklist.errors import ConfigError
-from blocklist.numbers import Reading
+from blocklist.numbers import Reading, Unreadable
 from blocklist.values import value
 
 TYPE_CHECKING = False
@@ -48,7 +54,7 @@ DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
 PROMPT_LANGUAGES = ("en", "nl")
 
 
-class Reason:
+class Reason(StrEnum):
     """The `SCREEN_REASON` codes: part of the dialplan contract."""
 
     WITHHELD = "withheld"
@@ -77,7 +83,7 @@ class Decision:
     """
 
     action: Action
-    reason: str
+    reason: Reason
     rule: str
     e164: str | None = None
     category: Category | None = None
@@ -87,7 +93,7 @@ class Decision:
     degraded: bool = False
 
     @classmethod
-    def degraded_allow(cls, reason: str, e164: str | None) -> Decision:
+    def degraded_allow(cls, reason: Reason, e164: str | None) -> Decision:
         """Fail open: the store did not answer in time, or something else went wrong."""
         return cls(Action.ALLOW, reason, "fail-open", e164=e164, degraded=True)
 
@@ -138,7 +144,10 @@ def decide(
     if reading.protected:
         return Decision(Action.ALLOW, Reason.PROTECTED, "protected-number", e164=e164)
     if e164 is None:
-        reason = Reason.WITHHELD if reading.unreadable == "withheld" else Reason.INVALID_NUMBER
+        reason = (
+            Reason.WITHHELD if reading.unreadable is Unreadable.WITHHELD
+            else Reason.INVALID_NUMBER
+        )
         return Decision(Action.ALLOW, reason, "no-number")
     if lookup.subscriber.mode is Mode.OFF:
         return Decision(Action.ALLOW, Reason.OPTED_OUT, "subscriber-mode-off", e164=e164)

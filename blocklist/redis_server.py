@@ -1,5 +1,6 @@
-"""An embedded redis-server process: for `callscreen run` without CALLSCREEN_REDIS_URL, and
-for the test session.
+"""An embedded redis-server process: for `callscreen run` without CALLSCREEN_REDIS_URL
+(`RedisServer.embedded`, where `blocklist.settings.EmbeddedRedis` says), and for the test
+session (a throwaway directory and a free port).
 
 It runs Debian's (or any) `redis-server` binary found on PATH, with persistence in a data
 directory (append-only file, fsync every second, plus snapshots) and the settings the store's
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from blocklist.errors import ConfigError, StoreError
+from blocklist.settings import EmbeddedRedis
 
 LISTPACK_ENTRIES = 512
 
@@ -33,12 +35,19 @@ class RedisServer:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.persistent = persistent
-        self.socket_path = data_dir / "redis.sock"
+        self.location = EmbeddedRedis(str(data_dir), self.port)
+        self.socket_path = Path(self.location.socket_path)
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def embedded(cls, location: EmbeddedRedis) -> RedisServer:
+        """`callscreen run`'s Redis, persistent, where the settings say."""
+        return cls(Path(location.directory), port=location.port)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """Its TCP address (for every user; the socket is for callscreen's user only)."""
+        return self.location.tcp_url
 
     def config(self) -> str:
         lines = [

@@ -1,8 +1,11 @@
-"""One screening, without I/O: what to ask the store, and the decision from its answer.
+"""One screening: what to ask the store, and the decision from its answer.
 
-The per-call script and the FastAGI server both drive a `Screener`: `prepare` reads the numbers
-and says which commands to send (one pipeline); `conclude` turns the replies into a `Decision`.
-Whoever does the I/O calls `Decision.degraded_allow` when the store fails (fail open).
+A `Screener` splits a screening in two pure steps around the one store round trip: `prepare`
+reads the numbers and says which commands to send (one pipeline); `conclude` turns the replies
+into a `Decision`. `Screener.screen` does the whole screening (prepare, the round trip over a
+blocking connection, conclude), with the fail-open contract in its docstring: the per-call
+script, `callscreen check` and the admin API's `/v1/numbers` all decide through it, so they
+decide alike. The FastAGI server drives `prepare` and `conclude` around its own asyncio client.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import time
 
 from blocklist.entries import Direction, Lookup
+from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.numbers import NumberPlan, Reading, digits
-from blocklist.policy import Decision, choose_language, decide
+from blocklist.policy import Decision, Reason, choose_language, decide
 from blocklist.settings import Settings
 from blocklist.store.layout import KeySpace, day_number, read_screening, screening_command
 from blocklist.values import value
@@ -19,7 +23,15 @@ from blocklist.values import value
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Protocol
+
+    class Connection(Protocol):
+        """A blocking Redis connection (`blocklist.store.wire.BlockingConnection`)."""
+
+        def run(self, commands: Sequence[Sequence[str]]) -> list[object]:
+            """The replies, in order; raises StoreError (StoreTimeoutError past its budget)."""
+            ...
 
 
 @value
@@ -34,7 +46,7 @@ class Screening:
 
 
 class Screener:
-    """Prepares screenings and concludes them, for one configuration."""
+    """Screens calls for one configuration: whole (`screen`), or in steps around the I/O."""
 
     def __init__(self, settings: Settings, *, script_sha: str | None = None) -> None:
         """`script_sha`: the connection has loaded the screening script (EVALSHA), else the
@@ -84,3 +96,41 @@ class Screener:
             screening.direction, screening.reading, lookup,
             policy=self.settings.policy, language=language,
         )
+
+    def screen(
+        self,
+        connection: Connection,
+        direction: Direction,
+        number: str,
+        subscriber: str | None = None,
+        channel_language: str | None = None,
+        *,
+        fail_open: Callable[[StoreError], None] | None = None,
+    ) -> Decision:
+        """Screen one call: `prepare`, one pipeline on `connection` (only if the store is
+        needed: an unreadable or protected number is decided without it), `conclude`.
+
+        The fail-open contract: with `fail_open` (the call path), a store that fails, or
+        does not answer within the connection's time budget, never raises and never blocks
+        the call: `fail_open(error)` is told (to log it), and the call is allowed, degraded
+        (`Decision.degraded_allow`, reason `store-timeout` or `store-unavailable`, with the
+        number if it was read). Without it (`callscreen check`, the admin API), the
+        `StoreError` propagates: an explanation made without the store would explain
+        nothing. Either way, a reply the store should never send raises ValueError (the per-call
+        script allows the call then too, as for any unexpected error).
+        """
+        screening = self.prepare(direction, number, subscriber, channel_language)
+        replies: list[object] = []
+        if screening.commands:
+            try:
+                replies = connection.run(screening.commands)
+            except StoreError as error:
+                if fail_open is None:
+                    raise
+                fail_open(error)
+                reason = (
+                    Reason.STORE_TIMEOUT if isinstance(error, StoreTimeoutError)
+                    else Reason.STORE_UNAVAILABLE
+                )
+                return Decision.degraded_allow(reason, screening.reading.e164)
+        return self.conclude(screening, replies)

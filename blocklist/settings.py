@@ -2,9 +2,14 @@
 
 Every `CALLSCREEN_*` variable is read here and nowhere else (README, "Configuration").
 A malformed value raises `ConfigError` naming the variable and the value.
+
+Where Redis is, is decided here too, once: `Settings.redis` is a `RedisLocation`, and every
+command, server and script asks it for the URL to use (like arq's `RedisSettings`).
 """
 
 from __future__ import annotations
+
+import os
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
@@ -14,6 +19,9 @@ from blocklist.values import value
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
 
 DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
     # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
@@ -39,6 +47,71 @@ class Listen:
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+@value
+class EmbeddedRedis:
+    """The redis-server that `callscreen run` starts when `CALLSCREEN_REDIS_URL` is unset.
+
+    Its files (data, configuration, log) and its unix socket are in `directory`
+    (`CALLSCREEN_DATA_DIR/redis`); it also listens on 127.0.0.1:`port`
+    (`CALLSCREEN_EMBEDDED_REDIS_PORT`). `blocklist.redis_server` runs it.
+    """
+
+    directory: str
+    port: int
+
+    @property
+    def socket_path(self) -> str:
+        return os.path.join(self.directory, "redis.sock")
+
+    @property
+    def tcp_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def socket_url(self) -> str:
+        return f"unix://{os.path.abspath(self.socket_path)}"
+
+
+@value
+class RedisLocation:
+    """Where the blocklist's Redis is: `CALLSCREEN_REDIS_URL`, or else the embedded one.
+
+    Built from the settings (`Settings.redis`); nothing else decides it. The call path and
+    callscreen's own commands reach the embedded Redis differently, for the reasons given
+    below; with a configured URL both use it. What else says where Redis is (a Sentinel
+    primary, replicas for the call path's reads) belongs in this value too, so the commands
+    and scripts that ask it don't change when it grows.
+    """
+
+    configured_url: str | None  # CALLSCREEN_REDIS_URL
+    embedded: EmbeddedRedis
+
+    @property
+    def call_path_url(self) -> str:
+        """The Redis the per-call script asks. The embedded one over TCP: Asterisk runs the
+        script as its own user, who may not open the socket in callscreen's data directory,
+        and from its own working directory, where a relative `CALLSCREEN_DATA_DIR` means
+        nothing. No file system check either: the script fails open if nothing answers."""
+        return self.configured_url or self.embedded.tcp_url
+
+    def service_url(self) -> str:
+        """The Redis for callscreen's own commands and servers (run as callscreen's user).
+
+        The embedded one through its unix socket: the socket in the data directory names
+        that directory's Redis, where the TCP port might be any Redis. Raises `ConfigError`
+        saying what to do when it is not running.
+        """
+        if self.configured_url:
+            return self.configured_url
+        if not os.path.exists(self.embedded.socket_path):
+            raise ConfigError(
+                "CALLSCREEN_REDIS_URL is not set and no embedded Redis is running"
+                f" (no {self.embedded.socket_path}): start `callscreen run`, or set"
+                " CALLSCREEN_REDIS_URL"
+            )
+        return self.embedded.socket_url
 
 
 @value
@@ -71,6 +144,14 @@ class Settings:
     feeds_file: str | None = None  # feed configurations stored at first start (JSON)
     feed_sync: bool = True  # the API process runs the feed scheduler
 
+    @property
+    def redis(self) -> RedisLocation:
+        """Where Redis is (a property, so a copy with another `redis_url` can't disagree)."""
+        return RedisLocation(
+            self.redis_url, EmbeddedRedis(os.path.join(self.data_dir, "redis"),
+                                          self.embedded_redis_port)
+        )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read `CALLSCREEN_*` variables; unset ones take the defaults."""
@@ -87,9 +168,23 @@ class Settings:
                 value = float(raw)
             except ValueError:
                 raise ConfigError(f"CALLSCREEN_{name}={raw!r} is not a number") from None
-            if not low <= value <= high:
+            if not low <= value <= high:  # also refuses nan
                 raise ConfigError(f"CALLSCREEN_{name}={raw!r} is outside {low:g}..{high:g}")
             return value
+
+        def whole(name: str, default: int, low: int, high: int) -> int:
+            raw = get(name)
+            if raw is not None and not raw.isdecimal():
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r} is not a whole number")
+            return int(number(name, default, low, high))
+
+        def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+            raw = get(name)
+            if raw is None:
+                return default
+            if raw.lower() not in choices:
+                raise ConfigError(f"CALLSCREEN_{name}={raw!r}: use {', '.join(choices)}")
+            return raw.lower()
 
         region = (get("REGION") or "NL").upper()
         if len(region) != 2 or not region.isalpha():
@@ -106,27 +201,32 @@ class Settings:
             if protected_raw is not None
             else DEFAULT_PROTECTED.get(region, ("116xxx",))
         )
-        log_numbers = (get("LOG_NUMBERS") or "hash").lower()
-        if log_numbers not in ("hash", "plain", "none"):
-            raise ConfigError(f"CALLSCREEN_LOG_NUMBERS={log_numbers!r}: use hash, plain or none")
         redis_url = get("REDIS_URL")
-        if redis_url is not None and redis_url.split("://", 1)[0] not in (
+        if redis_url is not None and redis_url.partition("://")[0] not in (
             "redis", "rediss", "unix"
         ):
             raise ConfigError(
-                f"CALLSCREEN_REDIS_URL={redis_url!r}: expected redis://, rediss:// or unix://"
+                f"CALLSCREEN_REDIS_URL={_without_password(redis_url)!r}: expected redis://,"
+                " rediss:// or unix://"
             )
         metrics = get("METRICS_LISTEN")
+        if metrics is not None and metrics.lower() == "off":
+            metrics = "off"
         key_prefix = get("KEY_PREFIX") or "cs"
-        if not key_prefix.replace("_", "").replace("-", "").isalnum():
+        if not (key_prefix.isascii() and key_prefix.replace("_", "").replace("-", "").isalnum()):
             raise ConfigError(f"CALLSCREEN_KEY_PREFIX={key_prefix!r}: letters, digits, - and _")
+        policy_text = get("POLICY") or ""
+        try:
+            policy = parse_policy(policy_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_POLICY={policy_text!r}: {exc}") from None
         return cls(
             redis_url=redis_url,
             region=region,
             lookup_timeout_s=number("LOOKUP_TIMEOUT_MS", 50, 1, 10_000) / 1000,
             default_language=language,
             protected_numbers=protected,
-            policy=parse_policy(get("POLICY") or ""),
+            policy=policy,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"
@@ -138,17 +238,26 @@ class Settings:
             api_listen=Listen.parse(
                 get("API_LISTEN") or "127.0.0.1:8573", name="CALLSCREEN_API_LISTEN"
             ),
-            max_calls=int(number("MAX_CALLS", 2000, 1, 1_000_000)),
-            workers=int(number("WORKERS", 1, 1, 64)),
+            max_calls=whole("MAX_CALLS", 2000, 1, 1_000_000),
+            workers=whole("WORKERS", 1, 1, 64),
             data_dir=get("DATA_DIR") or "var",
-            embedded_redis_port=int(number("EMBEDDED_REDIS_PORT", 6380, 1, 65535)),
-            log_numbers=log_numbers,
-            log_level=(get("LOG_LEVEL") or "INFO").upper(),
-            report_threshold=int(number("REPORT_THRESHOLD", 3, 2, 1_000_000)),
+            embedded_redis_port=whole("EMBEDDED_REDIS_PORT", 6380, 1, 65535),
+            log_numbers=choice("LOG_NUMBERS", "hash", ("hash", "plain", "none")),
+            log_level=choice("LOG_LEVEL", "info", LOG_LEVELS).upper(),
+            report_threshold=whole("REPORT_THRESHOLD", 3, 2, 1_000_000),
             report_window_s=number("REPORT_WINDOW_HOURS", 168, 1, 8760) * 3600,
-            report_listing_days=int(number("REPORT_LISTING_DAYS", 30, 1, 3650)),
-            audit_max_events=int(number("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000)),
-            api_max_upload_bytes=int(number("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024),
+            report_listing_days=whole("REPORT_LISTING_DAYS", 30, 1, 3650),
+            audit_max_events=whole("AUDIT_MAX_EVENTS", 100_000, 1000, 100_000_000),
+            api_max_upload_bytes=whole("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024,
             feeds_file=get("FEEDS_FILE"),
-            feed_sync=(get("FEED_SYNC") or "on").lower() not in ("off", "0", "false", "no"),
+            feed_sync=choice("FEED_SYNC", "on", SWITCH) in SWITCH[:4],
         )
+
+
+def _without_password(url: str) -> str:
+    """A URL for an error message: whatever precedes an `@` may be a password."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, _ = head.partition("://")
+    return f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"

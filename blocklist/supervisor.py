@@ -1,8 +1,8 @@
 """`callscreen run`: the whole service on one machine, as supervised child processes.
 
-- Redis: the configured one (`CALLSCREEN_REDIS_URL`), or an embedded redis-server keeping its
-  data in `CALLSCREEN_DATA_DIR/redis` (append-only file; survives restarts), listening on
-  127.0.0.1:`CALLSCREEN_EMBEDDED_REDIS_PORT` and a unix socket.
+- Redis: the configured one (`CALLSCREEN_REDIS_URL`), or an embedded redis-server where
+  `Settings.redis.embedded` says: data in `CALLSCREEN_DATA_DIR/redis` (append-only file;
+  survives restarts), listening on 127.0.0.1:`CALLSCREEN_EMBEDDED_REDIS_PORT` and a unix socket.
 - `callscreen fastagi` (the call path, with its metrics endpoint) and `callscreen api` (the
   admin API, when installed), each its own process, so the admin side can never stall a call.
 
@@ -20,7 +20,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from pathlib import Path
 
 from blocklist.redis_server import RedisServer
 from blocklist.settings import Settings
@@ -49,8 +48,9 @@ def run(settings: Settings, *, with_api: bool = True) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = dict(os.environ)
     redis: RedisServer | None = None
-    if settings.redis_url is None:
-        redis = RedisServer(Path(settings.data_dir) / "redis", port=settings.embedded_redis_port)
+    location = settings.redis
+    if location.configured_url is None:
+        redis = RedisServer.embedded(location.embedded)
         redis.start()
         env["CALLSCREEN_REDIS_URL"] = redis.url
         log.info("embedded Redis on %s, data in %s", redis.url, redis.data_dir)

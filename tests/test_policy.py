@@ -115,10 +115,28 @@ def test_protected_beats_everything(mode: Mode) -> None:
     [(Reading(None, Unreadable.WITHHELD), Reason.WITHHELD),
      (Reading(None, Unreadable.INVALID), Reason.INVALID_NUMBER)],
 )
-def test_no_number_is_allowed(reading: Reading, reason: str) -> None:
+def test_no_number_is_allowed(reading: Reading, reason: Reason) -> None:
     """Withheld and unreadable numbers are allowed, saying why."""
     decision = decide(IN, reading, Lookup())
     assert (decision.action, decision.reason, decision.e164) == (Action.ALLOW, reason, None)
+
+
+def test_protected_is_checked_before_an_unreadable_number() -> None:
+    """An emergency number has no E.164 reading, yet is `protected`, not `invalid-number`."""
+    decision = decide(IN, Reading(None, protected=True), Lookup())
+    assert (decision.action, decision.reason, decision.rule) == (
+        Action.ALLOW, Reason.PROTECTED, "protected-number"
+    )
+
+
+def test_reason_codes_are_the_dialplan_contract() -> None:
+    """`Reason` is a StrEnum like `Unreadable`; its values are the SCREEN_REASON codes."""
+    assert {str(reason) for reason in Reason} == {
+        "withheld", "invalid-number", "protected", "opted-out", "subscriber-allowlisted",
+        "allowlisted", "listed", "not-for-direction", "not-listed", "store-unavailable",
+        "store-timeout", "bad-request", "overloaded", "internal-error",
+    }
+    assert f"{Reason.STORE_TIMEOUT}" == "store-timeout"  # as the AGI variable is written
 
 
 def test_strongest_match_wins() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from blocklist.actor import cli_actor
 from blocklist.errors import CallscreenError, ConfigError
 from blocklist.settings import Settings
 
@@ -17,14 +17,9 @@ if TYPE_CHECKING:
 
 def _store(settings: Settings) -> Store:
     # Imported here: `callscreen --help` should not pay for redis-py.
-    from blocklist.cli import redis_url
     from blocklist.store.admin import Store
 
-    return Store.from_url(redis_url(settings), settings.key_prefix)
-
-
-def _actor() -> str:
-    return f"cli:{os.environ.get('USER', 'unknown')}"
+    return Store.from_url(settings.redis.service_url(), settings.key_prefix)
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,7 +34,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     status = 0
     for feed_id in ids:
         result = sync(settings, store, feed_id, force=args.force, dry_run=args.dry_run,
-                      actor=_actor(), reason=args.reason or "")
+                      actor=cli_actor(), reason=args.reason or "")
         counts = " ".join(f"{k}={v}" for k, v in result.counts.items())
         print(f"{feed_id}: {result.outcome} in {result.seconds:.1f} s  {counts}")
         if result.reason:
@@ -86,13 +81,13 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
         if not isinstance(items, list):
             raise ConfigError(f"{args.target}: expected a feed object or a list of them")
         for item in items:
-            config = manage.add_feed(settings, store, item, actor=_actor())
+            config = manage.add_feed(settings, store, item, actor=cli_actor())
             print(f"saved feed {config.id} ({config.format}, {config.location})")
         return 0
     if not args.target:
         raise ConfigError(f"feeds {args.action} needs a feed ID")
     if args.action == "remove":
-        if manage.remove_feed(settings, store, args.target, actor=_actor()):
+        if manage.remove_feed(settings, store, args.target, actor=cli_actor()):
             print(f"removed feed {args.target} (its entries stay until removed)")
             return 0
         print(f"no feed {args.target!r}", file=sys.stderr)

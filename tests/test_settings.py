@@ -1,0 +1,151 @@
+"""Settings: what `Settings.from_env` makes of the environment, and where Redis is."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from blocklist.entries import Action, Category, Direction
+from blocklist.errors import ConfigError
+from blocklist.settings import EmbeddedRedis, Listen, Settings
+from blocklist.values import replace
+
+
+def test_nothing_set_gives_the_defaults() -> None:
+    """An environment without CALLSCREEN_* variables gives the documented defaults."""
+    assert Settings.from_env({"HOME": "/root", "CALLSCREEN_REGION": " "}) == Settings()
+
+
+@pytest.mark.parametrize(("name", "raw", "field", "expected"), [
+    ("REDIS_URL", "redis://:pw@db:6379/1", "redis_url", "redis://:pw@db:6379/1"),
+    ("REDIS_URL", "unix:///run/redis.sock", "redis_url", "unix:///run/redis.sock"),
+    ("REGION", " de ", "region", "DE"),
+    ("REGION", "de", "protected_numbers", ("116xxx", "0800 111 0 111", "0800 111 0 222")),
+    ("LOOKUP_TIMEOUT_MS", "20", "lookup_timeout_s", 0.02),
+    ("LOOKUP_TIMEOUT_MS", "2.5", "lookup_timeout_s", 0.0025),
+    ("DEFAULT_LANGUAGE", "NL", "default_language", "nl"),
+    ("PROTECTED_NUMBERS", "0800 0113, 116xxx,", "protected_numbers", ("0800 0113", "116xxx")),
+    ("POLICY", "suspected.inbound=block", "policy",
+     {**Settings().policy, (Category.SUSPECTED, Direction.INBOUND): Action.BLOCK}),
+    ("KEY_PREFIX", "cs-test_2", "key_prefix", "cs-test_2"),
+    ("FASTAGI_LISTEN", "0.0.0.0:4600", "fastagi_listen", Listen("0.0.0.0", 4600)),
+    ("FASTAGI_LISTEN", "[::1]:4600", "fastagi_listen", Listen("::1", 4600)),
+    ("METRICS_LISTEN", "off", "metrics_listen", None),
+    ("METRICS_LISTEN", "OFF", "metrics_listen", None),
+    ("API_LISTEN", ":8000", "api_listen", Listen("127.0.0.1", 8000)),
+    ("MAX_CALLS", "500", "max_calls", 500),
+    ("WORKERS", "4", "workers", 4),
+    ("DATA_DIR", "/var/lib/callscreen", "data_dir", "/var/lib/callscreen"),
+    ("EMBEDDED_REDIS_PORT", "7000", "embedded_redis_port", 7000),
+    ("LOG_NUMBERS", "Plain", "log_numbers", "plain"),
+    ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
+    ("REPORT_THRESHOLD", "2", "report_threshold", 2),
+    ("REPORT_WINDOW_HOURS", "24", "report_window_s", 86400),
+    ("REPORT_LISTING_DAYS", "7", "report_listing_days", 7),
+    ("AUDIT_MAX_EVENTS", "5000", "audit_max_events", 5000),
+    ("API_MAX_UPLOAD_MB", "2", "api_max_upload_bytes", 2 * 1024 * 1024),
+    ("FEEDS_FILE", "/etc/callscreen/feeds.json", "feeds_file", "/etc/callscreen/feeds.json"),
+    ("FEED_SYNC", "off", "feed_sync", False),
+    ("FEED_SYNC", "No", "feed_sync", False),
+    ("FEED_SYNC", "1", "feed_sync", True),
+])
+def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
+    """Each variable, well formed, sets its setting (case and spaces forgiven)."""
+    assert getattr(Settings.from_env({f"CALLSCREEN_{name}": raw}), field) == expected
+
+
+@pytest.mark.parametrize(("name", "raw", "says"), [
+    ("REDIS_URL", "localhost:6379", "'localhost:6379': expected redis://"),
+    ("REDIS_URL", "http://db", "'http://db': expected redis://"),
+    ("REGION", "NLD", "'NLD': expected ISO 3166"),
+    ("REGION", "N1", "'N1': expected ISO 3166"),
+    ("LOOKUP_TIMEOUT_MS", "fast", "'fast' is not a number"),
+    ("LOOKUP_TIMEOUT_MS", "0", "'0' is outside 1..10000"),
+    ("LOOKUP_TIMEOUT_MS", "nan", "'nan' is outside"),
+    ("LOOKUP_TIMEOUT_MS", "inf", "'inf' is outside"),
+    ("DEFAULT_LANGUAGE", "fr", "'fr': prompts exist for en, nl"),
+    ("POLICY", "suspected=block", "'suspected=block': policy rule 'suspected=block'"),
+    ("POLICY", "fraud.inbound=shout", "expected CATEGORY.DIRECTION=ACTION"),
+    ("KEY_PREFIX", "cs:x", "'cs:x': letters, digits"),
+    ("KEY_PREFIX", "café", "'café': letters, digits"),
+    ("FASTAGI_LISTEN", "4573", "'4573': expected HOST:PORT"),
+    ("METRICS_LISTEN", "localhost:http", "'localhost:http': expected HOST:PORT"),
+    ("API_LISTEN", "127.0.0.1:70000", "'127.0.0.1:70000': expected HOST:PORT"),
+    ("MAX_CALLS", "2.5", "'2.5' is not a whole number"),
+    ("MAX_CALLS", "0", "'0' is outside 1..1e+06"),
+    ("WORKERS", "-1", "'-1' is not a whole number"),
+    ("WORKERS", "65", "'65' is outside 1..64"),
+    ("EMBEDDED_REDIS_PORT", "65536", "'65536' is outside 1..65535"),
+    ("LOG_NUMBERS", "md5", "'md5': use hash, plain, none"),
+    ("LOG_LEVEL", "LOUD", "'LOUD': use debug, info, warning, error, critical"),
+    ("REPORT_THRESHOLD", "1", "'1' is outside 2..1e+06"),
+    ("REPORT_WINDOW_HOURS", "a week", "'a week' is not a number"),
+    ("REPORT_LISTING_DAYS", "3651", "'3651' is outside 1..3650"),
+    ("AUDIT_MAX_EVENTS", "10", "'10' is outside 1000..1e+08"),
+    ("API_MAX_UPLOAD_MB", "1e3", "'1e3' is not a whole number"),
+    ("FEED_SYNC", "maybe", "'maybe': use on, 1, true, yes, off, 0, false, no"),
+])
+def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says: str) -> None:
+    """A malformed value is a ConfigError naming the variable and the value."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({f"CALLSCREEN_{name}": raw})
+    assert f"CALLSCREEN_{name}" in str(caught.value)
+    assert says in str(caught.value)
+
+
+def test_a_bad_redis_url_is_refused_without_its_password() -> None:
+    """The error for a malformed CALLSCREEN_REDIS_URL does not print the password."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"CALLSCREEN_REDIS_URL": "redis:/user:s3cret@db:6379"})
+    assert "s3cret" not in str(caught.value)
+    assert "'***@db:6379'" in str(caught.value)
+
+
+def test_a_wrong_scheme_is_named_without_the_password() -> None:
+    """With a scheme, the message keeps it and hides only what precedes the `@`."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"CALLSCREEN_REDIS_URL": "http://user:s3cret@db:6379"})
+    assert "'http://***@db:6379'" in str(caught.value)
+
+
+def test_a_configured_redis_is_used_everywhere() -> None:
+    """With CALLSCREEN_REDIS_URL, the call path and the commands both use it as given."""
+    url = "rediss://user:pw@db.example:6390/2"
+    location = Settings.from_env({"CALLSCREEN_REDIS_URL": url}).redis
+    assert location.call_path_url == url
+    assert location.service_url() == url
+
+
+def test_the_embedded_redis_is_described_once() -> None:
+    """Without it, the embedded Redis lives in DATA_DIR/redis and on EMBEDDED_REDIS_PORT."""
+    settings = Settings.from_env(
+        {"CALLSCREEN_DATA_DIR": "/srv/cs", "CALLSCREEN_EMBEDDED_REDIS_PORT": "7001"}
+    )
+    assert settings.redis.embedded == EmbeddedRedis("/srv/cs/redis", 7001)
+    assert settings.redis.embedded.socket_path == "/srv/cs/redis/redis.sock"
+    assert settings.redis.call_path_url == "redis://127.0.0.1:7001/0"
+
+
+def test_commands_refuse_an_embedded_redis_that_is_not_running(tmp_path: Path) -> None:
+    """No socket in the data directory: the error says to start it or set the URL."""
+    settings = Settings(data_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"callscreen run.*CALLSCREEN_REDIS_URL") as caught:
+        settings.redis.service_url()
+    assert str(tmp_path / "redis" / "redis.sock") in str(caught.value)
+
+
+def test_commands_reach_a_running_embedded_redis_through_its_socket(tmp_path: Path) -> None:
+    """A socket in the data directory: the commands use it, by its absolute path."""
+    (tmp_path / "redis").mkdir()
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(tmp_path / "redis" / "redis.sock"))
+        url = Settings(data_dir=str(tmp_path)).redis.service_url()
+    assert url == f"unix://{tmp_path}/redis/redis.sock"
+
+
+def test_the_location_follows_a_changed_copy() -> None:
+    """`Settings.redis` is computed, so a copy with another URL can't disagree with it."""
+    settings = replace(Settings(), redis_url="redis://elsewhere:6379/0")
+    assert settings.redis.call_path_url == "redis://elsewhere:6379/0"
