@@ -92,7 +92,10 @@ async def preview(request: Request, who: Writing, form: Form) -> Response:
     """Dry run of the uploaded file: the diff and the rejected rows, nothing changed."""
     options = _options(form)
     upload = form.get("file")
-    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    data = b""
+    if isinstance(upload, UploadFile):
+        data = await upload.read()
+        await upload.close()  # its spooled file, now rather than at garbage collection
     if not data:
         return _form_page(request, who, status=422, options=options, error="error.no_file")
     outcome, error = await run_in_threadpool(
