@@ -11,6 +11,8 @@ from playwright.sync_api import Dialog, Page, expect
 
 from blocklist.entries import Category
 from blocklist.store.admin import Store
+from blocklist.store.feeds import save_config
+from blocklist.sync.config import FeedConfig
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi
 from tests.browser.conftest import Browser
@@ -171,3 +173,115 @@ def test_an_entry_reason_with_markup_is_shown_as_text(
     page.goto(f"{server_url}/console/entries?text=pwned")
     expect(page.get_by_test_id("reason")).to_have_text(XSS_REASON)
     assert page.evaluate("window.pwned") is None
+
+
+def test_feeds_show_staleness_dry_run_diff_sync_and_promotion(
+        server_url: str, browser: Browser, store: Store, keys: Keys, tmp_path: Path,
+        screenshot: Shot) -> None:
+    """A never-synced shadow feed is stale; its dry run shows the diff, a sync applies it, and
+    promotion takes it out of shadow."""
+    feed_file = tmp_path / "acm.csv"
+    feed_file.write_text("number,reference\n085 555 0401,ACM-1\n085 555 0402,ACM-2\n")
+    save_config(store, "acm", FeedConfig.from_dict({
+        "id": "acm", "path": str(feed_file), "format": "delimited", "category": "revoked",
+        "interval_s": 3600, "shadow": True}).as_dict())
+    page = browser.page()
+    page.on("dialog", _accept)
+    sign_in(page, server_url, keys.admin, "/console/feeds")  # a path feed: admin
+    row = page.get_by_role("row").filter(has_text="acm")
+    expect(row.get_by_test_id("stale")).to_have_text("stale")
+    screenshot(page, "console-feeds")
+
+    row.get_by_role("link", name="acm").click()
+    page.get_by_role("button", name="Dry run (show the diff)").click()
+    expect(page.get_by_role("heading", name="Sync: dry-run")).to_be_visible()
+    expect(page.locator(".keys")).to_contain_text("+31855550401")
+    assert store.sources() == []
+    screenshot(page, "console-feed-dry-run")
+
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("heading", name="Sync: ok")).to_be_visible()
+    assert store.sources() == ["acm"]
+    page.get_by_role("button", name="Promote from shadow").click()
+    expect(page.get_by_role("status")).to_contain_text("Feed acm is live")
+    expect(page.get_by_role("button", name="Promote from shadow")).to_have_count(0)
+    expect(page.locator(".fresh")).to_have_text("fresh")
+    screenshot(page, "console-feed")
+
+
+def test_paste_allowlist_subscribers_and_export(
+        server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
+    """Pasted numbers become entries line by line; the allowlist, a subscriber's settings and
+    the export work from their screens."""
+    page = browser.page()
+    sign_in(page, server_url, keys.write, "/console/entries/paste")
+    page.get_by_label("Numbers").fill("085 555 0501\nnot a number\n+31 85 555 0502\n")
+    page.get_by_label("Reason").fill("pasted")
+    page.get_by_role("button", name="Add them").click()
+    expect(page.get_by_role("heading", name="2 added, 1 rejected")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="not a number")).to_contain_text("rejected")
+    screenshot(page, "console-paste")
+
+    page.goto(f"{server_url}/console/allowlist")
+    page.get_by_label("Number, or block ending in *").fill("020 555 0199")
+    page.get_by_label("Reason").fill("bank's fraud line")
+    page.get_by_role("button", name="Allowlist").click()
+    expect(page.get_by_role("status")).to_contain_text("+31205550199 is on the allowlist")
+    screenshot(page, "console-allowlist")
+
+    page.goto(f"{server_url}/console/subscribers")
+    page.get_by_label("Subscriber").fill("06 1234 5678")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_label("Mode").select_option("strict")
+    page.get_by_label("Prompt language").select_option("nl")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Settings of +31612345678 saved")
+    page.get_by_label("Always allow this number for the subscriber").fill("085 555 0501")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("ul.plain")).to_contain_text("+31855550501")
+    screenshot(page, "console-subscribers")
+    found = store.subscriber("31612345678")
+    assert found is not None
+    assert (found[0].mode.value, found[0].language, found[1]) == ("strict", "nl",
+                                                                   ["31855550501"])
+
+    page.goto(f"{server_url}/console/export")
+    screenshot(page, "console-export")
+    page.get_by_label("Source").select_option("manual")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download").click()
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert '"source":"manual"' in exported[0]
+    assert len(exported) == 3
+
+
+def test_audit_language_phone_layout_and_sign_out(
+        server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
+    """The audit trail filters by action; the console speaks Dutch on request and fits a
+    phone; after sign-out the session no longer opens a page."""
+    listed(store, "31855550601", source="manual", reason="fraud desk")
+    page = browser.page()
+    sign_in(page, server_url, keys.admin, "/console/lookup?number=0855550601")
+    page.get_by_role("button", name="Allowlist this number").click()
+    page.goto(f"{server_url}/console/audit")
+    page.get_by_label("Action (or its start, e.g. entry)").fill("allowlist")
+    page.get_by_role("button", name="Filter").click()
+    audit_rows = page.get_by_test_id("audit").locator("tbody tr")
+    expect(audit_rows).to_have_count(1)
+    expect(audit_rows).to_contain_text("+31855550601")
+    screenshot(page, "console-audit")
+
+    page.get_by_role("link", name="NL").click()
+    expect(page.get_by_role("heading", name="Audittrail")).to_be_visible()
+    page.goto(f"{server_url}/console/lookup?number=0855550601")
+    expect(page.get_by_role("heading", name="Nummer opzoeken")).to_be_visible()
+    screenshot(page, "console-lookup-nl")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.get_by_test_id("action")).to_have_text("ALLOW")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "console-lookup-phone")
+
+    page.get_by_role("button", name="Afmelden").click()
+    expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
+    page.goto(f"{server_url}/console/lookup")
+    expect(page.get_by_label("API-sleutel")).to_be_visible()
