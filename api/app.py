@@ -15,11 +15,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import (
+    activity,
     allowlist,
     audit,
     background,
     bulk,
     console,
+    disputes,
     docs_page,
     entries,
     feeds,
@@ -58,7 +60,11 @@ TAGS = [
     {"name": "bulk", "description": "Import a feed file; export everything."},
     {"name": "allowlist", "description": "Numbers and blocks never screened."},
     {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
-    {"name": "reports", "description": "Reports of scam numbers by subscribers."},
+    {"name": "reports", "description": "Reports of scam numbers by subscribers, and the queue"
+     " of reported numbers to promote or dismiss."},
+    {"name": "activity", "description": "Which listed numbers calls matched, and how often."},
+    {"name": "disputes", "description": "Owners of listed numbers saying they are wrongly"
+     " listed: open, uphold, reject."},
     {"name": "feeds", "description": "Regulator feeds: configuration, run history, sync now."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "audit", "description": "Who changed what, when and why (admin)."},
@@ -89,8 +95,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
-    for module in (numbers, bulk, entries, allowlist, subscribers, reports, feeds, keys, audit,
-                   health):
+    for module in (numbers, bulk, entries, allowlist, subscribers, reports, activity, disputes,
+                   feeds, keys, audit, health):
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)

@@ -4,19 +4,40 @@ When `CALLSCREEN_REPORT_THRESHOLD` distinct reporters report a number within
 `CALLSCREEN_REPORT_WINDOW_HOURS`, it is listed as `suspected` (source `reports`) for
 `CALLSCREEN_REPORT_LISTING_DAYS`; each further report extends that. A reporter counts once
 per number (see `blocklist.store.reports`), so nobody can list a number alone.
+
+The reports queue (`GET /v1/reports`) lists the numbers reported within the window, most
+recently first, for the fraud desk to promote (a manual `fraud` or `suspected` entry) or
+dismiss (its reports forgotten and the `reports` listing removed); both take a reason and are
+audited (`report.promote`, `report.dismiss`), and take the number out of the queue.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Reader, Writer
 from api.context import Context, get_context
-from api.fields import read_number
+from api.desk_models import (
+    ReportDismissal,
+    ReportedOut,
+    ReportedPage,
+    ReportPromotion,
+    ReportTriage,
+)
+from api.fields import decode_cursor, encode_cursor, entry_out, read_number
 from api.models import ReportCreate, ReportOut
-from blocklist.store.reports import REPORTS_SOURCE, add_report, count_reporters
+from api.problems import Problem
+from blocklist.entries import MANUAL_SOURCE, AppliesTo, Entry
+from blocklist.store.reports import (
+    REPORTS_SOURCE,
+    add_report,
+    clear_reports,
+    count_reporters,
+    reported,
+)
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Ctx = Annotated[Context, Depends(get_context)]
@@ -41,6 +62,82 @@ def report_number(body: ReportCreate, context: Ctx, key: Writer) -> ReportOut:
                      threshold=outcome.threshold, window_hours=settings.report_window_s / 3600,
                      listed=outcome.entry is not None,
                      valid_until=outcome.entry.valid_until if outcome.entry else None)
+
+
+@router.get("", summary="The reports queue", response_model=ReportedPage)
+def list_reported(
+    context: Ctx,
+    _key: Reader,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ReportedPage:
+    """Numbers reported within the window, most recently reported first, with distinct
+    reporters, first and last report, and the entries listing them now."""
+    after = None
+    if cursor is not None:
+        stamp, digits_ = decode_cursor(cursor, 2)
+        if not isinstance(stamp, int | float) or not isinstance(digits_, str):
+            raise Problem(422, "invalid-request", f"cursor {cursor[:80]!r} is not one we"
+                          " handed out", errors=[{"location": ["query", "cursor"],
+                                                  "message": "unknown cursor"}])
+        after = (float(stamp), digits_)
+    found, next_at = reported(context.store, window_s=context.settings.report_window_s,
+                              after=after, limit=limit)
+    return ReportedPage(
+        reports=[ReportedOut(number="+" + r.number, reporters=r.reporters,
+                             first_reported=r.first_reported, last_reported=r.last_reported,
+                             listed=bool(r.entries), entries=[entry_out(e) for e in r.entries])
+                 for r in found],
+        next_cursor=encode_cursor(list(next_at)) if next_at is not None else None,
+    )
+
+
+@router.post("/{number}/promote", summary="Promote a reported number to a manual entry",
+             response_model=ReportTriage,
+             responses={422: {"description": "invalid or protected number, bad field"}})
+def promote_reported(
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    body: ReportPromotion,
+    context: Ctx,
+    key: Writer,
+) -> ReportTriage:
+    """List the number by hand (source `manual`, the category given; an existing manual
+    entry is replaced) and take it out of the queue."""
+    digits_ = read_number(context.plan, number, ["path", "number"])
+    entry = Entry(
+        key=digits_, is_prefix=False, category=body.category,
+        applies_to=AppliesTo.default_for(body.category), source=MANUAL_SOURCE,
+        reference="reports", reason=body.reason, listed_at=dt.datetime.now(dt.UTC).date(),
+        valid_until=body.valid_until, added_by=key.name,
+    )
+    context.store.add_entries([entry])
+    clear_reports(context.store, digits_)
+    out = entry_out(entry)
+    context.audit(key, "report.promote", "+" + digits_, out.model_dump(mode="json"),
+                  body.reason)
+    return ReportTriage(number="+" + digits_, outcome="promoted", entry=out, removed=[])
+
+
+@router.post("/{number}/dismiss", summary="Dismiss a reported number",
+             response_model=ReportTriage,
+             responses={404: {"description": "neither in the queue nor listed by reports"},
+                        422: {"description": "invalid or protected number"}})
+def dismiss_reported(
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    body: ReportDismissal,
+    context: Ctx,
+    key: Writer,
+) -> ReportTriage:
+    """Forget the number's reports, remove its `reports` listing if any, and take it out of
+    the queue (new reports start counting afresh)."""
+    digits_ = read_number(context.plan, number, ["path", "number"])
+    queued = clear_reports(context.store, digits_)
+    removed = context.store.remove_entries(REPORTS_SOURCE, [(digits_, False)])
+    if not queued and not removed:
+        raise Problem(404, "not-found", f"+{digits_} is not in the reports queue")
+    labels = ["+" + digits_] if removed else []
+    context.audit(key, "report.dismiss", "+" + digits_, {"removed": labels}, body.reason)
+    return ReportTriage(number="+" + digits_, outcome="dismissed", entry=None, removed=labels)
 
 
 @router.get("/{number}", summary="How often a number was reported", response_model=ReportOut)
