@@ -13,9 +13,11 @@ from api.console import web
 CONSOLE = Path(web.__file__).parent
 # Keys built at run time from a fixed set of values: the prefix, then every value.
 DYNAMIC = {
-    "direction.": ["inbound", "outbound"], "role.": ["read", "write", "admin"],
+    "role.": ["read", "write", "admin"],
     "kind.": ["number", "prefix"], "mode.": ["standard", "strict", "off"],
     "language.": ["en", "nl"], "outcome.": ["added", "rejected"],
+    "window.": ["hour", "day", "30d"], "status.": ["open", "upheld", "rejected"],
+    "direction.": ["inbound", "outbound", "inbound_short", "outbound_short"],
     "count.": ["read", "accepted", "rejected", "added", "removed", "changed", "unchanged",
                "skipped_expired"],
 }
@@ -31,6 +33,7 @@ def named_keys() -> set[str]:
         text = module.read_text()
         found |= set(re.findall(r'"((?:error|done)\.[a-z_]+)"', text))
         found |= {f"done.{k}" for k in re.findall(r'after_change\([^,]+,\s*"([a-z_]+)"', text)}
+    found |= {"done.dispute_uphold", "done.dispute_reject"}  # after_change(f"dispute_{...}")
     for prefix, values in DYNAMIC.items():
         found |= {prefix + v for v in values}
     return found

@@ -14,7 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.console import (
+    activity_page,
     audit_page,
+    desk_page,
     entries_page,
     feeds_page,
     imports_page,
@@ -25,7 +27,8 @@ from api.console import (
 from api.console.web import HERE, PREFIX, Refusal, SignInNeeded, page
 
 IMPORT_PATH = imports_page.IMPORT_PATH
-SCREENS = (signin, lookup_page, entries_page, imports_page, lists_page, feeds_page, audit_page)
+SCREENS = (signin, lookup_page, entries_page, imports_page, lists_page, desk_page, feeds_page,
+           activity_page, audit_page)
 
 
 def install(app: FastAPI) -> None:

@@ -1,7 +1,8 @@
 """Look up: a number in any format, for a direction and optionally a subscriber, and the
 decision as Asterisk would get it now (`api.numbers.explain_number`, the call path's own
-screening), with the rule, every matching entry and the shadow matches; from there one click
-to allowlist the number, add an entry, or change or remove a manual one."""
+screening), with the rule, every matching entry, the shadow matches and open disputes; from
+there one click to allowlist the number, add an entry, change or remove a manual one, or
+record a dispute."""
 
 from __future__ import annotations
 
@@ -25,10 +26,4 @@ def lookup(request: Request, who: Reading, number: str = "", direction: str = "i
             number.strip()[:64], who.context, who.session.key, chosen,
             subscriber.strip()[:64] or None))
     return page(request, who, "lookup.html", number=number[:64], direction=chosen.value,
-                subscriber=subscriber[:64], result=result, error=error,
-                extras=lookup_extras(who, result.number if result else None))
-
-
-def lookup_extras(who: Reading, e164: str | None) -> dict[str, object]:
-    """What other screens add to a look-up (open disputes, once they exist)."""
-    return {}
+                subscriber=subscriber[:64], result=result, error=error)

@@ -3,15 +3,21 @@ tasks of issue 10, each saving screenshots of the screens it passes through."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from blocklist.entries import Category
+from blocklist.entries import Category, Direction
+from blocklist.screening import Screener
+from blocklist.settings import Settings
+from blocklist.store.activity_counter import ActivityCounter, flush_commands
 from blocklist.store.admin import Store
 from blocklist.store.feeds import save_config
+from blocklist.store.reports import add_report
+from blocklist.store.wire import BlockingConnection, RedisAddress
 from blocklist.sync.config import FeedConfig
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi
@@ -285,3 +291,110 @@ def test_audit_language_phone_layout_and_sign_out(
     expect(page.get_by_role("heading", name="Aanmelden")).to_be_visible()
     page.goto(f"{server_url}/console/lookup")
     expect(page.get_by_label("API-sleutel")).to_be_visible()
+
+
+def screen_and_count(redis_url: str, store: Store, number: str, calls: int) -> None:
+    """Screen `calls` inbound calls from `number` with the call path's own screening, and
+    count and flush their hits with the call path's activity counter."""
+    settings = Settings(redis_url=redis_url, region="NL")
+    screener = Screener(settings)
+    counter = ActivityCounter()
+    connection = BlockingConnection(RedisAddress.from_url(redis_url), 5.0)
+    for _ in range(calls):
+        counter.record(Direction.INBOUND,
+                       screener.screen(connection, Direction.INBOUND, number, None))
+    pipe = store.redis.pipeline(transaction=False)
+    for command in flush_commands(store.keys, counter.take(), time.time()):
+        pipe.execute_command(*command)
+    pipe.execute()
+
+
+def test_activity_shows_the_hits_of_screened_calls(
+        server_url: str, redis_url: str, browser: Browser, store: Store, keys: Keys,
+        screenshot: Shot) -> None:
+    """After four screened calls from a listed number, the activity page ranks it with four
+    inbound blocks, in the top list and in its own figures, with a chart."""
+    listed(store, "31855550701", Category.FRAUD)
+    listed(store, "31855550702", Category.SUSPECTED)
+    screen_and_count(redis_url, store, "085 555 0701", 4)
+    screen_and_count(redis_url, store, "+31855550702", 1)
+    page = browser.page()
+    sign_in(page, server_url, keys.read, "/console/activity")
+    top = page.get_by_test_id("activity-top").locator("tbody tr")
+    expect(top).to_have_count(2)
+    expect(top.first).to_contain_text("+31855550701")
+    expect(top.first.locator("td").nth(1)).to_have_text("4")
+    expect(top.first.locator("td").nth(2)).to_contain_text("4 / 0 / 0")
+    expect(page.locator("svg.chart")).to_be_visible()
+    screenshot(page, "console-activity")
+
+    page.get_by_role("link", name="details +31855550701").click()
+    day = page.get_by_test_id("activity-one").get_by_role("row").filter(
+        has_text="the last 24 hours")
+    expect(day.locator("td").first).to_have_text("4")
+    screenshot(page, "console-activity-number")
+
+
+def test_a_dispute_opened_and_upheld_allows_the_number_with_audit_events(
+        server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
+    """A dispute about a feed-listed number shows on its look-up; upheld, the number is
+    allowed, and the audit trail has the dispute's steps."""
+    listed(store, "31855550801", Category.REVOKED, source="acm")
+    page = browser.page()
+    sign_in(page, server_url, keys.admin, "/console/lookup?number=0855550801")
+    expect(page.get_by_test_id("action")).to_have_text("BLOCK")
+    page.get_by_role("link", name="Record a dispute").click()
+    page.get_by_label("Owner's contact").fill("security@bank.example")
+    page.get_by_label("What the owner says").fill("Our fraud line; customers call it.")
+    page.get_by_role("button", name="Record", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Dispute about +31855550801 recorded")
+    screenshot(page, "console-disputes")
+
+    page.goto(f"{server_url}/console/lookup?number=0855550801")
+    expect(page.get_by_test_id("open-disputes")).to_contain_text("security@bank.example")
+    screenshot(page, "console-lookup-disputed")
+
+    page.goto(f"{server_url}/console/disputes")
+    dispute = page.get_by_test_id("dispute").filter(has_text="+31855550801")
+    dispute.get_by_label("Reason").first.fill("confirmed with the bank")
+    dispute.get_by_role("button", name="Uphold").click()
+    expect(page.get_by_role("status")).to_contain_text("upheld")
+
+    page.goto(f"{server_url}/console/lookup?number=0855550801")
+    expect(page.get_by_test_id("action")).to_have_text("ALLOW")
+    expect(page.get_by_test_id("open-disputes")).to_have_count(0)
+    page.goto(f"{server_url}/console/audit?target=%2B31855550801")
+    actions = page.get_by_test_id("audit").locator("tbody tr td:nth-child(3)")
+    expect(actions).to_have_text(["allowlist.add", "dispute.uphold", "dispute.open"])
+    screenshot(page, "console-audit-dispute")
+
+
+def test_reports_queue_promotes_and_dismisses(
+        server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
+    """Reported numbers are queued with their reporters; one promoted becomes a manual fraud
+    entry, one dismissed leaves the queue."""
+    for reporter in ("31611111111", "31622222222", "31633333333"):
+        add_report(store, "31855550901", reporter, threshold=3, window_s=3600, listing_days=30)
+    add_report(store, "31855550902", "31611111111", threshold=3, window_s=3600,
+               listing_days=30)
+    page = browser.page()
+    sign_in(page, server_url, keys.write, "/console/reports")
+    rows = page.get_by_test_id("reports").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    first = rows.filter(has_text="+31855550901")
+    expect(first.locator("td").nth(1)).to_have_text("3")
+    expect(first.locator("td").nth(4)).to_contain_text("reports (suspected)")
+    screenshot(page, "console-reports")
+
+    first.get_by_label("Category").select_option("fraud")
+    first.get_by_label("Reason").first.fill("confirmed by a test call")
+    first.get_by_role("button", name="Promote").click()
+    expect(page.get_by_role("status")).to_contain_text("+31855550901 is listed by hand")
+    second = page.get_by_test_id("reports").locator("tbody tr").filter(has_text="+31855550902")
+    second.get_by_label("Reason").last.fill("a school's switchboard")
+    second.get_by_role("button", name="Dismiss").click()
+    expect(page.get_by_role("status")).to_contain_text("Reports of +31855550902 dismissed")
+    expect(page.get_by_text("No numbers were reported within the window.")).to_be_visible()
+    manual = [e for e in store.explain("31855550901") if e.source == "manual"]
+    assert [(e.category.value, e.reason) for e in manual] == [
+        ("fraud", "confirmed by a test call")]
