@@ -8,7 +8,9 @@ a failure names at most the id part of what was typed, when it has the shape of 
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -41,6 +43,8 @@ Ctx = Annotated[Context, Depends(get_context)]
 MAX_FAILED_SIGNINS = 5
 FAILED_SIGNIN_WINDOW_S = 15 * 60
 MAX_KEY_CHARS = 200
+SIGNIN_COOKIE = "cs_signin"
+SIGNIN_FORM_TTL_S = 3600
 _KEY_ID = re.compile(r"csk_([0-9a-f]{12})_")
 
 
@@ -53,14 +57,31 @@ def home() -> RedirectResponse:
     return RedirectResponse(PREFIX + "/lookup", status_code=303)
 
 
+def _signin_form(request: Request, target: str, *, status: int = 200,
+                 error: str = "") -> HTMLResponse:
+    """The sign-in form, with a fresh token in a cookie and in the form: a sign-in POST
+    without both (a page elsewhere signing the browser in with someone else's key) is
+    refused."""
+    token = secrets.token_urlsafe(32)
+    response = page(request, None, "signin.html", status=status, next=target, error=error,
+                    signin_token=token)
+    response.set_cookie(SIGNIN_COOKIE, token, max_age=SIGNIN_FORM_TTL_S, path=PREFIX,
+                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, next: str = "") -> HTMLResponse:
-    return page(request, None, "signin.html", next=local_path(next), error="")
+    return _signin_form(request, local_path(next))
 
 
 @router.post("/signin", response_class=HTMLResponse)
 async def signin(request: Request, context: Ctx) -> Response:
     form = await request.form()
+    sent, expected = form.get("signin_token"), request.cookies.get(SIGNIN_COOKIE, "")
+    if not isinstance(sent, str) or not expected or not hmac.compare_digest(
+            sent.encode(), expected.encode()):
+        raise Refusal(403, "error.csrf")
     typed = form.get("key")
     token = typed.strip() if isinstance(typed, str) else ""
     target = form.get("next")
@@ -75,11 +96,11 @@ async def signin(request: Request, context: Ctx) -> Response:
         audit.record(context.store, "console", "console.signin-failed", client,
                      {"key_id": shaped.group(1)} if shaped else {},
                      max_events=context.settings.audit_max_events)
-        return page(request, None, "signin.html", status=401, next=target,
-                    error="error.signin")
+        return _signin_form(request, target, status=401, error="error.signin")
     cookie, _ = create_session(context.store, key, SESSION_TTL_S)
     context.audit(key, "console.signin", key.id, {"client": client})
     response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(SIGNIN_COOKIE, path=PREFIX)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_TTL_S, path=PREFIX,
                         httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")

@@ -16,11 +16,20 @@ from tests.api.conftest import Api
 SIGNIN = "/console/signin"
 
 
+def sign_in(client: httpx.Client, key: str, target: str = "/console/entries") -> httpx.Response:
+    """Post the sign-in form as a browser does: first fetch it (its token), then submit."""
+    form = client.get(SIGNIN)
+    token = re.search(r'name="signin_token" value="([^"]+)"', form.text)
+    assert token is not None
+    return client.post(SIGNIN, data={"key": key, "next": target,
+                                     "signin_token": token.group(1)})
+
+
 def signed_in(api: Api, role: str) -> tuple[httpx.Client, str]:
     """A client holding a console session of `role`, and the session's CSRF token."""
     client = httpx.Client(base_url=api.url, timeout=30, follow_redirects=True)
     api._clients.append(client)
-    answer = client.post(SIGNIN, data={"key": api.tokens[role], "next": "/console/entries"})
+    answer = sign_in(client, api.tokens[role])
     assert answer.status_code == 200, answer.text
     token = re.search(r'name="csrf" value="([^"]+)"', answer.text)
     assert token is not None
@@ -31,12 +40,11 @@ def test_sign_in_sets_a_strict_httponly_session_cookie(api: Api) -> None:
     """A good key answers 303 to the page asked for, with an HttpOnly SameSite=Strict cookie
     scoped to /console and expiring; the key itself is not in it."""
     with httpx.Client(base_url=api.url) as client:
-        answer = client.post(SIGNIN, data={"key": api.tokens["read"],
-                                           "next": "/console/feeds"})
+        answer = sign_in(client, api.tokens["read"], "/console/feeds")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/feeds"
-    cookie = answer.headers["set-cookie"]
-    assert cookie.startswith("cs_console=")
+    cookie = next(c for c in answer.headers.get_list("set-cookie")
+                  if c.startswith("cs_console="))
     for attribute in ("HttpOnly", "SameSite=strict", "Path=/console", "Max-Age=28800"):
         assert attribute in cookie
     assert "Secure" not in cookie  # plain HTTP here; over TLS it is set
@@ -56,7 +64,7 @@ def test_a_page_without_a_session_redirects_to_sign_in(api: Api) -> None:
 def test_sign_in_never_redirects_off_the_console(api: Api, target: str) -> None:
     """A `next` that is not a console path lands on the look-up page instead."""
     with httpx.Client(base_url=api.url) as client:
-        answer = client.post(SIGNIN, data={"key": api.tokens["read"], "next": target})
+        answer = sign_in(client, api.tokens["read"], target)
         switched = client.get(f"/console/language/nl?next={target}")
     assert answer.headers["location"] == "/console/lookup"
     assert switched.headers["location"] == "/console/lookup"
@@ -66,8 +74,8 @@ def test_failed_sign_ins_are_audited_and_then_refused_for_a_while(api: Api) -> N
     """Each failure is audited without the key; the sixth try is 429 even with a good key."""
     bad = "csk_0123456789ab_" + "x" * 43
     with httpx.Client(base_url=api.url) as client:
-        failures = [client.post(SIGNIN, data={"key": bad}).status_code for _ in range(5)]
-        refused = client.post(SIGNIN, data={"key": api.tokens["admin"]})
+        failures = [sign_in(client, bad).status_code for _ in range(5)]
+        refused = sign_in(client, api.tokens["admin"])
     assert failures == [401] * 5
     assert refused.status_code == 429
     assert "Too many failed sign-ins" in refused.text
@@ -77,6 +85,19 @@ def test_failed_sign_ins_are_audited_and_then_refused_for_a_while(api: Api) -> N
     assert events[0].target == "127.0.0.1"
     assert events[0].detail == {"key_id": "0123456789ab"}
     assert all(bad not in str(e) for e in events)
+
+
+def test_a_sign_in_without_the_form_token_is_refused(api: Api) -> None:
+    """A sign-in posted without the form's token (from a page elsewhere, say) is 403 and
+    starts no session, even with a good key."""
+    with httpx.Client(base_url=api.url) as client:
+        bare = client.post(SIGNIN, data={"key": api.tokens["admin"]})
+        client.get(SIGNIN)
+        forged = client.post(SIGNIN, data={"key": api.tokens["admin"],
+                                           "signin_token": "x" * 43})
+    assert (bare.status_code, forged.status_code) == (403, 403)
+    assert "set-cookie" not in bare.headers
+    assert api.store.redis.keys("*session*") == []
 
 
 def test_sign_in_is_audited_with_the_key_name(api: Api) -> None:
