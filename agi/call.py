@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from agi.protocol import Environment, quote, set_variable
+from agi.protocol import Environment, set_variable
 from blocklist.entries import Direction
 from blocklist.policy import Decision
 from blocklist.values import value
@@ -70,23 +70,24 @@ def variables(decision: Decision) -> list[tuple[str, str]]:
 
 
 def set_variable_lines(decision: Decision) -> list[str]:
-    """One `SET VARIABLE` line per variable: the fallback answer, six round trips."""
+    """One `SET VARIABLE` line per variable: the fallback answer, a round trip each."""
     return [set_variable(name, value) for name, value in variables(decision)]
 
 
 def mset_line(decision: Decision) -> str | None:
-    """All the variables in one `EXEC MSet` line (one round trip instead of six), or None
-    when a value holds anything but the characters our values are made of.
+    """All the variables in one `EXEC MSet` line (one round trip instead of one per
+    variable), or None when a value holds anything but the characters our values are made of.
 
     MSet (Asterisk 13.8 and newer) splits its argument at commas and `|` and strips double
     quotes, so it is used only for values of `[A-Za-z0-9+/_.-]`: codes, E.164 numbers and
     sound names, which is every value callscreen produces. Anything else takes the
-    SET VARIABLE path, whose quoting is exact.
+    SET VARIABLE path, whose quoting is exact. Those characters need no quoting escapes.
     """
     pairs = variables(decision)
-    if not all(_MSET_SAFE.fullmatch(value) for _, value in pairs):
+    # One match over all the values at once: the pattern is a character class, repeated.
+    if _MSET_SAFE.fullmatch("".join([value for _, value in pairs])) is None:
         return None
-    return "EXEC MSet " + quote(",".join(f"{name}={value}" for name, value in pairs)) + "\n"
+    return 'EXEC MSet "' + ",".join([f"{name}={value}" for name, value in pairs]) + '"\n'
 
 
 def answer_lines(decision: Decision) -> list[str]:
