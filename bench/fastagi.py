@@ -250,6 +250,10 @@ def main() -> None:
                         help="how the server reaches Redis (loopback TCP or the unix socket)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
     args = parser.parse_args()
+    try:
+        import panoramisk  # noqa: F401 - the baseline's FastAGI server
+    except ImportError:
+        raise SystemExit("the comparison needs panoramisk: pip install panoramisk") from None
     rng = random.Random(7)
     with throwaway_redis() as redis:
         listed = list_numbers(redis.url, rng)
