@@ -58,8 +58,8 @@ def request_from(environment: Environment, args: list[str] | None = None) -> Cal
 def variables(decision: Decision) -> list[tuple[str, str]]:
     """The SCREEN_* channel variables that carry a decision to the dialplan, in order."""
     return [
-        ("SCREEN_ACTION", decision.action.value),
-        ("SCREEN_CATEGORY", decision.category.value if decision.category else ""),
+        ("SCREEN_ACTION", decision.action),  # a StrEnum is its value: no .value lookup
+        ("SCREEN_CATEGORY", decision.category or ""),
         ("SCREEN_NUMBER", decision.e164 or ""),
         ("SCREEN_PROMPT", decision.prompt),
         ("SCREEN_REASON", decision.reason),

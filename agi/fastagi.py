@@ -131,13 +131,13 @@ class CallHandler:
         try:
             error = pending.replies.exception()
             if error is not None:
-                return self._counted(direction.value, self._store_failed(error, screening))
+                return self._counted(direction, self._store_failed(error, screening))
             return self._concluded(
                 direction, screening, pending.started, pending.replies.result()
             )
         except (Exception, asyncio.CancelledError):  # else the call would wait unanswered
             log.exception("unexpected error concluding a FastAGI call")
-            return self._counted(direction.value, self.fail_open(
+            return self._counted(direction, self.fail_open(
                 Reason.INTERNAL_ERROR, screening.reading.e164))
 
     def overloaded(self) -> Decision:
@@ -160,7 +160,7 @@ class CallHandler:
             metrics.STORE_ERRORS.labels("bad-reply").inc()
             self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
             return self._counted(
-                direction.value, self.fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
+                direction, self.fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
             )
         metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
         for match in decision.shadow:
@@ -173,7 +173,7 @@ class CallHandler:
                 number_for_log(decision.e164, self.settings.log_numbers),
                 decision.action.value, decision.reason, decision.rule,
             )
-        return self._counted(direction.value, decision)
+        return self._counted(direction, decision)
 
     def _store_failed(self, error: BaseException, screening: Screening) -> Decision:
         e164 = screening.reading.e164
@@ -191,7 +191,7 @@ class CallHandler:
     def _counted(self, direction: str, decision: Decision) -> Decision:
         """Count the decision in callscreen_calls_total, and return it."""
         status = "degraded" if decision.degraded else "ok"
-        key = (direction, decision.action.value, status)
+        key = (direction, decision.action, status)  # StrEnums: str, without .value lookups
         inc = self._children.get(key)
         if inc is None:
             inc = self._children[key] = metrics.CALLS.labels(*key).inc
