@@ -25,7 +25,13 @@ from blocklist.redis_server import free_port
 from blocklist.screening import Screener
 from blocklist.settings import Settings
 from blocklist.store.admin import Store
-from tests.agi.asterisk_peer import USAGE_520, call_fastagi, environment, without_mset
+from tests.agi.asterisk_peer import (
+    USAGE_520,
+    Conversation,
+    call_fastagi,
+    environment,
+    without_mset,
+)
 from tests.store.test_wire import silent_server  # noqa: F401 - fixture
 
 
@@ -336,9 +342,17 @@ class AnsweringStore:
         pass
 
 
-def in_process_server(screener: Screener | None = None) -> FastAgiServer:
-    handler = CallHandler(screener or Screener(Settings()), AnsweringStore())  # type: ignore[arg-type]
-    return FastAgiServer(handler, 10)
+class SilentStore(AnsweringStore):
+    """A store that never answers (the real one's timer would fail the call open)."""
+
+    def submit(self, commands: object, timeout_s: float) -> asyncio.Future[list[object]]:
+        return asyncio.get_running_loop().create_future()
+
+
+def in_process_server(screener: Screener | None = None, store: object = None,
+                      max_calls: int = 10) -> FastAgiServer:
+    handler = CallHandler(screener or Screener(Settings()), store or AnsweringStore())  # type: ignore[arg-type]
+    return FastAgiServer(handler, max_calls)
 
 
 def sample(name: str, **labels: str) -> float:
@@ -393,3 +407,24 @@ async def test_silent_peers_are_dropped_and_counted(monkeypatch: pytest.MonkeyPa
     assert in_flight == 2
     assert (mute_rest, deaf_rest) == (b"", b"")  # both closed by the server, nothing sent
     assert sample("callscreen_agi_errors_total", kind="timeout") - before == 2
+
+
+async def test_calls_past_the_bound_are_allowed_at_once() -> None:
+    """Past CALLSCREEN_MAX_CALLS a call is allowed, degraded (overloaded), without the store."""
+    server = in_process_server(store=SilentStore(), max_calls=1)
+    port = await server.start("127.0.0.1", 0)
+    before = sample("callscreen_fail_open_total", reason="overloaded")
+
+    def second_call_while_first_waits() -> Conversation:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as first:
+            first.sendall(environment(callerid="+31851234567", args=("inbound",)))
+            time.sleep(0.2)  # the first call now waits for the store
+            return call_fastagi(port, environment(callerid="+31851234568", args=("inbound",)))
+
+    try:
+        conv = await asyncio.to_thread(second_call_while_first_waits)
+    finally:
+        await server.stop(0)
+    assert (conv.variables["SCREEN_ACTION"], conv.variables["SCREEN_STATUS"],
+            conv.variables["SCREEN_REASON"]) == ("allow", "degraded", "overloaded")
+    assert sample("callscreen_fail_open_total", reason="overloaded") - before == 1
