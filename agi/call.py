@@ -55,16 +55,29 @@ def request_from(environment: Environment, args: list[str] | None = None) -> Cal
     )
 
 
+VARIABLE_NAMES = (
+    "SCREEN_ACTION", "SCREEN_CATEGORY", "SCREEN_NUMBER", "SCREEN_PROMPT", "SCREEN_REASON",
+    "SCREEN_STATUS",
+)
+# The MSet line with a `%s` per value, built once: one C-level format per call.
+_MSET_TEMPLATE = 'EXEC MSet "' + ",".join(f"{name}=%s" for name in VARIABLE_NAMES) + '"\n'
+
+
+def _values(decision: Decision) -> tuple[str, ...]:
+    """The values of VARIABLE_NAMES, in order (a StrEnum is its value: no `.value` lookup)."""
+    return (
+        decision.action,
+        decision.category or "",
+        decision.e164 or "",
+        decision.prompt,
+        decision.reason,
+        "degraded" if decision.degraded else "ok",
+    )
+
+
 def variables(decision: Decision) -> list[tuple[str, str]]:
     """The SCREEN_* channel variables that carry a decision to the dialplan, in order."""
-    return [
-        ("SCREEN_ACTION", decision.action),  # a StrEnum is its value: no .value lookup
-        ("SCREEN_CATEGORY", decision.category or ""),
-        ("SCREEN_NUMBER", decision.e164 or ""),
-        ("SCREEN_PROMPT", decision.prompt),
-        ("SCREEN_REASON", decision.reason),
-        ("SCREEN_STATUS", "degraded" if decision.degraded else "ok"),
-    ]
+    return list(zip(VARIABLE_NAMES, _values(decision), strict=True))
 
 
 def set_variable_lines(decision: Decision) -> list[str]:
@@ -81,11 +94,11 @@ def mset_line(decision: Decision) -> str | None:
     sound names, which is every value callscreen produces. Anything else takes the
     SET VARIABLE path, whose quoting is exact. Those characters need no quoting escapes.
     """
-    pairs = variables(decision)
+    values = _values(decision)
     # One match over all the values at once: the pattern is a character class, repeated.
-    if _MSET_SAFE.fullmatch("".join([value for _, value in pairs])) is None:
+    if _MSET_SAFE.fullmatch("".join(values)) is None:
         return None
-    return 'EXEC MSet "' + ",".join([f"{name}={value}" for name, value in pairs]) + '"\n'
+    return _MSET_TEMPLATE % values
 
 
 def answer_lines(decision: Decision) -> list[str]:
