@@ -55,7 +55,7 @@ ENV = (
     "agi_threadid: 140435055912640\nagi_arg_1: inbound\n\n"
 )
 PROFILE_S = 8  # seconds of load under py-spy
-TOP_FUNCTIONS = 20
+TOP_FUNCTIONS = 15
 IDLE_FRAMES = ("epoll_wait ", "epoll_pwait ")
 
 
@@ -191,11 +191,16 @@ def bucket_quantile(buckets: dict[float, float], q: float) -> float:
     return float("nan")
 
 
-def profile(server: Server, numbers: list[str], concurrency: int) -> list[tuple[str, float]]:
+Profile = dict[str, list[tuple[str, float]]]
+
+
+def profile(server: Server, numbers: list[str], concurrency: int) -> Profile:
     """Sample the server with py-spy (native frames included) under back-to-back load.
 
-    Returns (function, share of the busy samples) by self time: the frame that was running,
-    native (libc's `write`: the kernel's socket work, as seen from the process) or Python.
+    Returns two views, each (function, share of the busy samples), largest first:
+    `self`: the frame that was running, native (libc's `write`: the kernel's socket work, as
+    seen from the process) or Python; `python`: the innermost Python function, the native
+    work it called included (the event loop's own work counts under `run_forever`).
     py-spy pauses the process for each sample, which over-weights system calls; the /proc
     figure of kernel time printed beside it is the unbiased one.
     """
@@ -214,21 +219,28 @@ def profile(server: Server, numbers: list[str], concurrency: int) -> list[tuple[
         _, err = spy.communicate(timeout=60)
         if spy.returncode != 0 or not raw.exists():
             raise SystemExit(f"py-spy failed: {err.decode()[-500:]}")
-        # Only the event loop's thread: the metrics endpoint's thread waits in poll().
-        threads: dict[str, collections.Counter[str]] = collections.defaultdict(
-            collections.Counter)
+        stacks: dict[str, list[tuple[list[str], int]]] = collections.defaultdict(list)
         for line in raw.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             thread, _, frames = stack.partition(";")
             if frames:
-                threads[thread][shorten(frames.rsplit(";", 1)[-1])] += int(count)
-        counts = max(threads.values(), key=lambda c: sum(c.values()))
-    # The loop waiting for events is idle time, not work (py-spy can't tell in native frames).
-    idle = [name for name in counts if name.startswith(IDLE_FRAMES)]
-    for name in idle:
-        del counts[name]
-    total = sum(counts.values()) or 1
-    return [(name, n / total) for name, n in counts.most_common(TOP_FUNCTIONS)]
+                stacks[thread].append((frames.split(";"), int(count)))
+    # Only the event loop's thread (the metrics endpoint's thread waits in poll()), and
+    # without the loop waiting for events: idle time, which py-spy can't tell in native frames.
+    busiest = max(stacks.values(), key=lambda s: sum(n for _, n in s))
+    busy = [(f, n) for f, n in busiest if not f[-1].startswith(IDLE_FRAMES)]
+    total = sum(n for _, n in busy) or 1
+    views: Profile = {}
+    for view, pick in (("self", lambda f: f[-1]), ("python", innermost_python)):
+        counts: collections.Counter[str] = collections.Counter()
+        for frames, n in busy:
+            counts[shorten(pick(frames))] += n
+        views[view] = [(name, n / total) for name, n in counts.most_common(TOP_FUNCTIONS)]
+    return views
+
+
+def innermost_python(frames: list[str]) -> str:
+    return next((f for f in reversed(frames) if ".py)" in f), frames[-1])
 
 
 def shorten(frame: str) -> str:
@@ -250,12 +262,9 @@ def main() -> None:
                         help="how the server reaches Redis (loopback TCP or the unix socket)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
     args = parser.parse_args()
-    try:
-        import panoramisk  # noqa: F401 - the baseline's FastAGI server
-    except ImportError:
-        raise SystemExit("the comparison needs panoramisk: pip install panoramisk") from None
     rng = random.Random(7)
-    with throwaway_redis() as redis:
+    with throwaway_redis() as redis, tempfile.TemporaryDirectory() as tmp:
+        baseline_python = baseline_interpreter(Path(tmp))
         listed = list_numbers(redis.url, rng)
         list_for_baseline(redis.url, listed)
         # Half the calls from listed numbers, half from clean ones.
@@ -271,7 +280,7 @@ def main() -> None:
              "--metrics-listen", f"127.0.0.1:{metrics_port}"], env, port, commands=1)
         baseline = Server(
             "baseline",
-            [sys.executable, str(ROOT / "bench" / "baseline_fastagi.py"),
+            [baseline_python, str(ROOT / "bench" / "baseline_fastagi.py"),
              "--listen", f"127.0.0.1:{baseline_port}", "--redis", url], env, baseline_port,
             commands=4)
         try:
@@ -289,7 +298,7 @@ def main() -> None:
                                        interval_s=0.05)
             after = decision_buckets(metrics_port)
             decided = {le: n - before.get(le, 0) for le, n in after.items()}
-            top = [] if args.no_profile else profile(callscreen, numbers, args.concurrency)
+            top = {} if args.no_profile else profile(callscreen, numbers, args.concurrency)
         finally:
             callscreen.stop()
             baseline.stop()
@@ -318,10 +327,30 @@ def main() -> None:
           f" p99 <= {bucket_quantile(decided, .99) * 1000:.2f} ms")
     if top:
         print(f"  where callscreen's server CPU goes (py-spy, {PROFILE_S} s under back-to-back"
-              " load, self time by function, native frames included, the loop's idle waits"
-              " left out):")
-        for name, share in top:
+              " load, the loop's idle waits left out; py-spy over-weights system calls):")
+        print("    by the function running (native frames included):")
+        for name, share in top["self"]:
             print(f"    {share * 100:5.1f}%  {name}")
+        print("    by the innermost Python function (the native work it called included):")
+        for name, share in top["python"]:
+            print(f"    {share * 100:5.1f}%  {name}")
+
+
+BASELINE_PACKAGES = ("panoramisk", "redis", "hiredis", "phonenumbers", "uvloop")
+
+
+def baseline_interpreter(tmp: Path) -> str:
+    """A Python with the baseline's packages: this one when it has them, else a throwaway
+    virtual environment with them installed (as `bench/agi_script.py` does for pyst2)."""
+    try:
+        import panoramisk  # noqa: F401 - the one not among callscreen's dependencies
+    except ImportError:
+        venv = tmp / "baseline-venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        python = str(venv / "bin" / "python")
+        subprocess.run([python, "-m", "pip", "install", "-q", *BASELINE_PACKAGES], check=True)
+        return python
+    return sys.executable
 
 
 def list_for_baseline(redis_url: str, listed: list[str]) -> None:
