@@ -1,6 +1,7 @@
 """The per-call AGI script: median wall time and peak memory per call.
 
-Goal (BRIEF.md): at most 30 ms wall and 16 MB peak memory per call, median. Installs the
+The goals: at most 30 ms wall and 16 MB peak memory per call, median, and at most 2.5 times
+the wall time of a bare interpreter started the same way (this machine's floor). Installs the
 project (not editable, as an operator would) with its one call-path dependency (hiredis) into
 a throwaway virtual environment, then runs `callscreen-agi` the way Asterisk does: a new
 process per call, the AGI environment on stdin, the answer (one EXEC MSet), against a
@@ -118,7 +119,7 @@ def main() -> None:
                 bare_peaks.append(peak)
         if blocked != args.calls // 2:
             raise SystemExit(f"expected {args.calls // 2} blocks, got {blocked}")
-        # BRIEF.md's point of comparison, in the same run: a per-call script on pyst2 and
+        # The usual alternative, in the same run: a per-call script on pyst2 and
         # redis-py doing one lookup (installed into the same throwaway venv for this only).
         subprocess.run([python, "-m", "pip", "install", "-q", "pyst2", "six", "redis"],
                        check=True)

@@ -1,6 +1,6 @@
 """FastAGI throughput and latency: calls per second of server CPU, side by side with a baseline.
 
-Goal (BRIEF.md): at least 10,000 screened calls per second of server CPU, p99 under 2 ms at 50
+The goals: at least 10,000 screened calls per second of server CPU, p99 under 2 ms at 50
 concurrent calls, one store round trip per call; and at least 3 times the calls per CPU-second
 of what an operator would write instead (`bench/baseline_fastagi.py`: panoramisk's FastAGI,
 redis-py and phonenumbers, one GET and four SET VARIABLEs per call).
