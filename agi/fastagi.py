@@ -112,7 +112,7 @@ class CallHandler:
             request = request_from(env)
         except BadRequestError as exc:
             self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
-            return self._counted("unknown", self.fail_open(Reason.BAD_REQUEST, None))
+            return self._counted("unknown", self._fail_open(Reason.BAD_REQUEST, None))
         try:
             screening = self.screener.prepare(
                 request.direction, request.number, request.subscriber, request.language
@@ -122,7 +122,7 @@ class CallHandler:
             replies = self.store.submit(screening.commands, self.settings.lookup_timeout_s)
         except Exception:  # never let one call take the server down: fail open
             log.exception("unexpected error deciding a FastAGI call")
-            return self._counted("unknown", self.fail_open(Reason.INTERNAL_ERROR, None))
+            return self._counted("unknown", self._fail_open(Reason.INTERNAL_ERROR, None))
         return Pending(request.direction, screening, started, replies)
 
     def finish(self, pending: Pending) -> Decision:
@@ -137,15 +137,15 @@ class CallHandler:
             )
         except (Exception, asyncio.CancelledError):  # else the call would wait unanswered
             log.exception("unexpected error concluding a FastAGI call")
-            return self._counted(direction, self.fail_open(
+            return self._counted(direction, self._fail_open(
                 Reason.INTERNAL_ERROR, screening.reading.e164))
 
     def overloaded(self) -> Decision:
         """Past CALLSCREEN_MAX_CALLS: allow at once, without asking the store."""
         self.rate_limited.warning("overloaded", "too many calls in flight; allowing (degraded)")
-        return self._counted("unknown", self.fail_open(Reason.OVERLOADED, None))
+        return self._counted("unknown", self._fail_open(Reason.OVERLOADED, None))
 
-    def fail_open(self, reason: str, e164: str | None) -> Decision:
+    def _fail_open(self, reason: str, e164: str | None) -> Decision:
         """Allow without the store, and count why (the caller counts the call itself)."""
         metrics.FAIL_OPEN.labels(reason).inc()
         return Decision.degraded_allow(reason, e164)
@@ -160,7 +160,7 @@ class CallHandler:
             metrics.STORE_ERRORS.labels("bad-reply").inc()
             self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
             return self._counted(
-                direction, self.fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
+                direction, self._fail_open(Reason.INTERNAL_ERROR, screening.reading.e164)
             )
         metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
         for match in decision.shadow:
@@ -180,13 +180,13 @@ class CallHandler:
         if isinstance(error, StoreTimeoutError):
             metrics.STORE_ERRORS.labels("timeout").inc()
             self.rate_limited.warning("store-timeout", f"{error}; allowing calls (degraded)")
-            return self.fail_open(Reason.STORE_TIMEOUT, e164)
+            return self._fail_open(Reason.STORE_TIMEOUT, e164)
         if isinstance(error, StoreError):
             metrics.STORE_ERRORS.labels("unavailable").inc()
             self.rate_limited.warning("store-down", f"{error}; allowing calls (degraded)")
-            return self.fail_open(Reason.STORE_UNAVAILABLE, e164)
+            return self._fail_open(Reason.STORE_UNAVAILABLE, e164)
         self.rate_limited.warning("store-error", f"unexpected error asking the store: {error!r}")
-        return self.fail_open(Reason.INTERNAL_ERROR, e164)
+        return self._fail_open(Reason.INTERNAL_ERROR, e164)
 
     def _counted(self, direction: str, decision: Decision) -> Decision:
         """Count the decision in callscreen_calls_total, and return it."""
