@@ -13,7 +13,6 @@ audited (`report.promote`, `report.dismiss`), and take the number out of the que
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -30,12 +29,12 @@ from api.desk_models import (
 from api.fields import decode_cursor, encode_cursor, entry_out, read_number
 from api.models import ReportCreate, ReportOut
 from api.problems import Problem
-from blocklist.entries import MANUAL_SOURCE, AppliesTo, Entry
 from blocklist.store.reports import (
     REPORTS_SOURCE,
     add_report,
-    clear_reports,
     count_reporters,
+    dismiss,
+    promote,
     reported,
 )
 
@@ -104,14 +103,8 @@ def promote_reported(
     """List the number by hand (source `manual`, the category given; an existing manual
     entry is replaced) and take it out of the queue."""
     digits_ = read_number(context.plan, number, ["path", "number"])
-    entry = Entry(
-        key=digits_, is_prefix=False, category=body.category,
-        applies_to=AppliesTo.default_for(body.category), source=MANUAL_SOURCE,
-        reference="reports", reason=body.reason, listed_at=dt.datetime.now(dt.UTC).date(),
-        valid_until=body.valid_until, added_by=key.name,
-    )
-    context.store.add_entries([entry])
-    clear_reports(context.store, digits_)
+    entry = promote(context.store, digits_, body.category, reason=body.reason, actor=key.name,
+                    valid_until=body.valid_until)
     out = entry_out(entry)
     context.audit(key, "report.promote", "+" + digits_, out.model_dump(mode="json"),
                   body.reason)
@@ -131,8 +124,7 @@ def dismiss_reported(
     """Forget the number's reports, remove its `reports` listing if any, and take it out of
     the queue (new reports start counting afresh)."""
     digits_ = read_number(context.plan, number, ["path", "number"])
-    queued = clear_reports(context.store, digits_)
-    removed = context.store.remove_entries(REPORTS_SOURCE, [(digits_, False)])
+    queued, removed = dismiss(context.store, digits_)
     if not queued and not removed:
         raise Problem(404, "not-found", f"+{digits_} is not in the reports queue")
     labels = ["+" + digits_] if removed else []

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from blocklist.entries import AppliesTo, Category, Entry
+from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
 from blocklist.store.admin import Store
 from blocklist.store.layout import lookup_prefixes
 from blocklist.store.redis_boundary import translated_errors
@@ -173,6 +173,30 @@ def clear_reports(store: Store, number_digits: str) -> bool:
         pipe.hdel(keys.reported_first, number_digits)
         pipe.delete(keys.reports(number_digits))
         return bool(pipe.execute()[0])
+
+
+def promote(store: Store, number_digits: str, category: Category, *, reason: str, actor: str,
+            valid_until: dt.date | None = None, today: dt.date | None = None) -> Entry:
+    """List a reported number by hand (a `manual` entry of `category`, replacing any manual
+    entry it had) and take it out of the queue. Returns the entry."""
+    entry = Entry(
+        key=number_digits, is_prefix=False, category=category,
+        applies_to=AppliesTo.default_for(category), source=MANUAL_SOURCE,
+        reference=REPORTS_SOURCE, reason=reason,
+        listed_at=today or dt.datetime.now(dt.UTC).date(), valid_until=valid_until,
+        added_by=actor,
+    )
+    store.add_entries([entry])
+    clear_reports(store, number_digits)
+    return entry
+
+
+def dismiss(store: Store, number_digits: str) -> tuple[bool, bool]:
+    """Forget a number's reports, take it out of the queue and remove its `reports` listing:
+    (whether it was in the queue, whether a listing was removed)."""
+    queued = clear_reports(store, number_digits)
+    removed = store.remove_entries(REPORTS_SOURCE, [(number_digits, False)]) > 0
+    return queued, removed
 
 
 def _at(stamp: float) -> dt.datetime:

@@ -7,11 +7,14 @@ import datetime as dt
 
 import pytest
 
+from blocklist.entries import Category
 from blocklist.store.reports import (
     REPORTS_SOURCE,
     add_report,
     clear_reports,
     count_reporters,
+    dismiss,
+    promote,
     reported,
 )
 
@@ -84,3 +87,18 @@ def test_clear_reports_takes_a_number_out(store) -> None:
     assert not clear_reports(store, "31855550101")
     assert reported(store, window_s=3600, now=T0)[0] == []
     assert count_reporters(store, "31855550101", window_s=3600, now=T0) == 0
+
+
+def test_promote_lists_by_hand_and_dismiss_unlists(store) -> None:
+    """Promoting makes a manual entry and dequeues; dismissing removes the reports listing."""
+    add_report(store, "31855550101", "+31612345678", now=T0, **COMMON)
+    entry = promote(store, "31855550101", Category.FRAUD, reason="confirmed", actor="desk",
+                    today=T0.date())
+    assert (entry.source, entry.category, entry.added_by) == ("manual", Category.FRAUD, "desk")
+    assert [e.source for e in store.explain("31855550101")] == ["manual"]
+    assert reported(store, window_s=3600, now=T0)[0] == []
+    for reporter in ("+31612345678", "+31612345679"):
+        add_report(store, "31855550102", reporter, now=T0, **COMMON)
+    assert dismiss(store, "31855550102") == (True, True)
+    assert store.explain("31855550102") == []
+    assert dismiss(store, "31855550102") == (False, False)
