@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from blocklist.entries import Category, Direction
-from blocklist.screening import Screener
-from blocklist.settings import Settings
-from blocklist.store.activity_counter import ActivityCounter, flush_commands
+from blocklist.entries import Category
+from blocklist.store import activity
 from blocklist.store.admin import Store
 from blocklist.store.feeds import save_config
 from blocklist.store.reports import add_report
-from blocklist.store.wire import BlockingConnection, RedisAddress
 from blocklist.sync.config import FeedConfig
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi
@@ -35,9 +32,12 @@ def keys(store: Store) -> Keys:
 
 @pytest.fixture(scope="module")
 def fastagi_port(redis_url: str) -> Iterator[int]:
-    """A FastAGI server (`callscreen fastagi`) on the session's Redis, over a real socket."""
-    with fastagi(redis_url) as (port, _metrics_port, _process):
-        yield port
+    """A FastAGI server (`callscreen fastagi`) on the session's Redis, over a real socket,
+    flushing its activity counts every half second (the shortest interval allowed)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CALLSCREEN_ACTIVITY_FLUSH_S", "0.5")
+        with fastagi(redis_url) as (port, _metrics_port, _process):
+            yield port
 
 
 def _accept(dialog: Dialog) -> None:
@@ -293,36 +293,25 @@ def test_audit_language_phone_layout_and_sign_out(
     expect(page.get_by_label("API-sleutel")).to_be_visible()
 
 
-def screen_and_count(redis_url: str, store: Store, number: str, calls: int) -> None:
-    """Screen `calls` inbound calls from `number` with the call path's own screening, and
-    count and flush their hits with the call path's activity counter."""
-    settings = Settings(redis_url=redis_url, region="NL")
-    screener = Screener(settings)
-    counter = ActivityCounter()
-    connection = BlockingConnection(RedisAddress.from_url(redis_url), 5.0)
-    for _ in range(calls):
-        counter.record(Direction.INBOUND,
-                       screener.screen(connection, Direction.INBOUND, number, None))
-    pipe = store.redis.pipeline(transaction=False)
-    for command in flush_commands(store.keys, counter.take(), time.time()):
-        pipe.execute_command(*command)
-    pipe.execute()
-
-
 def test_activity_shows_the_hits_of_screened_calls(
-        server_url: str, redis_url: str, browser: Browser, store: Store, keys: Keys,
+        server_url: str, browser: Browser, store: Store, keys: Keys, fastagi_port: int,
         screenshot: Shot) -> None:
-    """After four screened calls from a listed number, the activity page ranks it with four
+    """After four FastAGI calls from a listed number, the activity page ranks it with four
     inbound blocks, in the top list and in its own figures, with a chart."""
     listed(store, "31855550701", Category.FRAUD)
     listed(store, "31855550702", Category.SUSPECTED)
-    screen_and_count(redis_url, store, "085 555 0701", 4)
-    screen_and_count(redis_url, store, "+31855550702", 1)
+    assert [call_action(fastagi_port, "+31855550701") for _ in range(4)] == ["block"] * 4
+    assert call_action(fastagi_port, "+31855550702") == "warn"
+    deadline = time.monotonic() + 15  # the server flushes its counts every half second
+    while activity.entry_activity(store, "31855550702").windows[activity.Window.DAY].total < 1:
+        assert time.monotonic() < deadline, "the FastAGI server never flushed its counts"
+        time.sleep(0.1)
     page = browser.page()
     sign_in(page, server_url, keys.read, "/console/activity")
     top = page.get_by_test_id("activity-top").locator("tbody tr")
-    expect(top).to_have_count(2)
-    expect(top.first).to_contain_text("+31855550701")
+    expect(top.first).to_contain_text("+31855550701")  # the most hits first
+    expect(top.filter(has_text="+31855550702").locator("td").nth(2)).to_contain_text(
+        "0 / 1 / 0")
     expect(top.first.locator("td").nth(1)).to_have_text("4")
     expect(top.first.locator("td").nth(2)).to_contain_text("4 / 0 / 0")
     expect(page.locator("svg.chart")).to_be_visible()
