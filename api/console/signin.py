@@ -26,6 +26,7 @@ from api.console.web import (
     Reading,
     Refusal,
     local_path,
+    over_tls,
     page,
 )
 from api.context import Context, get_context
@@ -66,7 +67,7 @@ def _signin_form(request: Request, target: str, *, status: int = 200,
     response = page(request, None, "signin.html", status=status, next=target, error=error,
                     signin_token=token)
     response.set_cookie(SIGNIN_COOKIE, token, max_age=SIGNIN_FORM_TTL_S, path=PREFIX,
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+                        httponly=True, samesite="strict", secure=over_tls(request))
     return response
 
 
@@ -103,7 +104,7 @@ async def signin(request: Request, context: Ctx) -> Response:
     response.delete_cookie(SIGNIN_COOKIE, path=PREFIX)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_TTL_S, path=PREFIX,
                         httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+                        secure=over_tls(request))
     return response
 
 
@@ -112,7 +113,7 @@ def signout(request: Request, who: Reading, _form: Form) -> RedirectResponse:
     end_session(who.context.store, who.session)
     response = RedirectResponse(PREFIX + "/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict",
-                           secure=request.url.scheme == "https")
+                           secure=over_tls(request))
     return response
 
 
@@ -122,5 +123,5 @@ def switch_language(request: Request, language: str, next: str = "") -> Redirect
     response = RedirectResponse(local_path(next), status_code=303)
     if language in LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, path=PREFIX,
-                            samesite="strict", secure=request.url.scheme == "https")
+                            samesite="strict", secure=over_tls(request))
     return response

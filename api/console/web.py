@@ -75,6 +75,13 @@ def templates() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
+def over_tls(request: Request) -> bool:
+    """Whether the browser reached us over TLS: directly, or through a proxy that says so.
+    Trusting the proxy's header here is safe: it can only make a cookie `Secure`."""
+    return (request.url.scheme == "https"
+            or request.headers.get("x-forwarded-proto", "").lower() == "https")
+
+
 def language_of(request: Request) -> str:
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
     if chosen in LANGUAGES:

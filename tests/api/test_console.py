@@ -170,3 +170,18 @@ def test_the_language_follows_the_switch_then_the_browser(api: Api) -> None:
         assert "Aanmelden" in c.get(SIGNIN).text
         c.get("/console/language/en?next=/console/signin")
         assert ">Sign in<" in c.get(SIGNIN).text
+
+
+def test_the_cookie_is_secure_behind_a_tls_proxy(api: Api) -> None:
+    """A proxy that says the browser came over TLS gets a Secure session cookie."""
+    with httpx.Client(base_url=api.url, headers={"X-Forwarded-Proto": "https"}) as client:
+        form = client.get(SIGNIN)
+        token = re.search(r'name="signin_token" value="([^"]+)"', form.text)
+        assert token is not None
+        # httpx keeps a Secure cookie off plain HTTP; the browser, on TLS, would send it.
+        answer = client.post(SIGNIN, headers={"Cookie": f"cs_signin={token.group(1)}"},
+                             data={"key": api.tokens["read"], "signin_token": token.group(1)})
+    assert "Secure" in form.headers["set-cookie"]
+    cookie = next(c for c in answer.headers.get_list("set-cookie")
+                  if c.startswith("cs_console="))
+    assert "Secure" in cookie
