@@ -2,8 +2,9 @@
 over the last hour, day and 30 days (`blocklist.store.activity`; counted by the FastAGI
 server, flushed every `CALLSCREEN_ACTIVITY_FLUSH_S`). No subscriber's number is kept.
 
-Windows are whole clock hours or UTC days and say where they start: `hour` is the current
-hour so far, `day` the last 24 hours, `30d` the last 30 days.
+Windows are whole buckets and say where they start: `hour` is the last 60 minutes (twelve
+five-minute buckets, the current one included), `day` the last 24 clock hours, `30d` the last
+30 UTC days.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from blocklist.store.activity import MAX_SERIES_HOURS, Window
 
 router = APIRouter(prefix="/v1/activity", tags=["activity"])
 Ctx = Annotated[Context, Depends(get_context)]
-_WINDOW_HOURS = {Window.HOUR: 1, Window.DAY: 24, Window.DAYS_30: MAX_SERIES_HOURS}
+_WINDOW_HOURS = {Window.HOUR: 2, Window.DAY: 24, Window.DAYS_30: MAX_SERIES_HOURS}
 
 
 def _figures(figures: activity.Figures) -> Figures:
@@ -50,8 +51,8 @@ def _label(key: str) -> str:
 def read_top(
     context: Ctx,
     _key: Reader,
-    window: Annotated[Window, Query(description="hour: this clock hour; day: the last 24"
-                                    " hours; 30d: the last 30 days")] = Window.DAY,
+    window: Annotated[Window, Query(description="hour: the last 60 minutes; day: the last 24"
+                                    " clock hours; 30d: the last 30 days")] = Window.DAY,
     direction: Annotated[Direction | None, Query(
         description="inbound: listed numbers calling subscribers; outbound: being called"
     )] = None,

@@ -72,7 +72,7 @@ class EntryActivityOut(Out):
     key: str = Field(examples=["+31855550101"])
     kind: Literal["number", "prefix"]
     last_seen: dt.datetime | None
-    hour: Figures = Field(description="the current clock hour so far")
+    hour: Figures = Field(description="the last 60 minutes (in five-minute buckets)")
     day: Figures = Field(description="the last 24 clock hours")
     days_30: Figures = Field(description="the last 30 UTC days")
     series: list[HourPoint] = Field(description="hits per hour, oldest first")
