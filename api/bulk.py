@@ -29,14 +29,13 @@ from api.auth import Reader, Writer
 from api.context import Context, get_context
 from api.models import ImportReport, RowProblem
 from api.problems import Problem
-from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
+from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.errors import ConfigError
 from blocklist.feeds import FORMATS, FeedFormatConfig, ParsedFeed, parse_feed
 from blocklist.feeds.export import record_of
 from blocklist.feeds.screening_feed import FORMAT as SCREENING_FEED
 from blocklist.store.apikeys import Role
 from blocklist.store.catalog import all_entries
-from blocklist.store.reports import REPORTS_SOURCE
 from blocklist.sync.apply import guard_and_apply
 from blocklist.sync.runner import plans_for
 
@@ -45,7 +44,6 @@ Ctx = Annotated[Context, Depends(get_context)]
 SourceQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 MAX_REJECTED_SHOWN = 1000
 EXPORT_BATCH = 1000
-PROTECTED_SOURCES = (MANUAL_SOURCE, REPORTS_SOURCE)
 FeedFormat = Literal["screening-feed/v1", "delimited", "bnetza", "plain"]
 assert set(get_args(FeedFormat)) == set(FORMATS), "keep FeedFormat in step with the parsers"
 _UPLOAD = {"description": "the feed file, as is", "required": True, "content": {
