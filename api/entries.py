@@ -94,9 +94,6 @@ def list_entries(
 def create_entry(body: EntryCreate, context: Ctx, key: Writer, response: Response) -> EntryOut:
     """List a number or a block by hand (source `manual`)."""
     entry_key = read_entry_key(context.plan, body.number, body.prefix)
-    if _find(context, MANUAL_SOURCE, entry_key) is not None:
-        raise Problem(409, "conflict", f"a manual entry for {label(entry_key)} exists;"
-                      " change it with PATCH")
     today = dt.datetime.now(dt.UTC).date()
     entry = Entry(
         key=entry_key[0], is_prefix=entry_key[1], category=body.category,
@@ -104,7 +101,9 @@ def create_entry(body: EntryCreate, context: Ctx, key: Writer, response: Respons
         source=MANUAL_SOURCE, reference=body.reference, reason=body.reason,
         listed_at=today, valid_until=body.valid_until, added_by=key.name,
     )
-    context.store.add_entries([entry])
+    if not context.store.add_new_entry(entry):  # atomic: two creates give one 201, one 409
+        raise Problem(409, "conflict", f"a manual entry for {label(entry_key)} exists;"
+                      " change it with PATCH")
     context.audit(key, "entry.create", entry.label, entry_out(entry).model_dump(mode="json"),
                   body.reason)
     response.headers["Location"] = f"/v1/entries/{MANUAL_SOURCE}/{entry.label}"
