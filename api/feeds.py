@@ -142,6 +142,7 @@ def read_feed(feed_id: FeedIdPath, context: Ctx, _key: Reader) -> FeedOut:
 
 @router.put("/{feed_id}", summary="Create or replace a feed", response_model=FeedOut,
             responses={201: {"description": "created", "model": FeedOut},
+                       409: {"description": "the body's id is not the path's"},
                        403: {"description": "path, auth_env or a non-public url host need"
                                             " the admin role"},
                        422: {"description": "the configuration breaks a rule (`errors` names"
@@ -151,7 +152,8 @@ def put_feed(feed_id: FeedIdPath, body: FeedSpec, context: Ctx, key: Writer,
     """Store the feed's whole configuration; the scheduler picks it up on its next tick."""
     data = body.model_dump(mode="json", exclude_none=True)
     if data.setdefault("id", feed_id) != feed_id:
-        raise Problem(422, "invalid-request", f"body id {data['id']!r} is not the path's"
+        # 409, not 422: the body is a valid configuration, of another feed than the path's.
+        raise Problem(409, "conflict", f"body id {data['id']!r} is not the path's"
                       f" {feed_id!r}", errors=[{"location": ["body", "id"],
                                                 "message": "differs from the path"}])
     for name in ADMIN_FIELDS:

@@ -80,7 +80,7 @@ def non_public(host: str, port: int = 443) -> tuple[str, str] | None:
     name does not resolve now: that is checked again when it is used)."""
     try:
         addresses = resolve(host, port)
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: a name IDNA can't encode ("a..b")
         return None
     for address in addresses:
         kind = address_kind(address)
@@ -118,7 +118,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         trusted = name in self.allowed_hosts or (name == self.configured_host and _is_ip(name))
         try:
             addresses = resolve(name, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"{host!r} does not resolve: {exc}") from None
         if not trusted:
             for address in addresses:
