@@ -10,6 +10,7 @@ NumberPlan (region NL, the test server's), so the strategies can't drift from th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import schemathesis
 from hypothesis import strategies as st
@@ -25,9 +26,9 @@ NUMBER_STARTS = [("+31 85 555 ", 4), ("085 555 ", 4), ("+31 20 555 ", 4), ("06 "
 PREFIX_STARTS = [("+31 85 555 ", 2), ("0900 5550 ", 1), ("+49 30 123 ", 2)]
 
 
-def _accepted(read: object, text: str) -> bool:
+def _accepted(read: Callable[[str], object], text: str) -> bool:
     try:
-        read(text)  # type: ignore[operator]
+        read(text)
     except InvalidNumberError:
         return False
     return True
