@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path
 from api.auth import Reader, Writer
 from api.context import Context, get_context
 from api.fields import read_number
-from api.models import ReportCreate, ReportOut
+from api.models import PHONE_NUMBER, ReportCreate, ReportOut
 from blocklist.store.reports import REPORTS_SOURCE, add_report, count_reporters
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -45,7 +45,8 @@ def report_number(body: ReportCreate, context: Ctx, key: Writer) -> ReportOut:
 
 @router.get("/{number}", summary="How often a number was reported", response_model=ReportOut)
 def read_reports(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
+                                json_schema_extra={"format": PHONE_NUMBER})],
     context: Ctx,
     _key: Reader,
 ) -> ReportOut:
