@@ -25,6 +25,7 @@ from api.desk_models import (
     KeyActivityOut,
 )
 from api.fields import read_number, read_path_key
+from api.models import PHONE_NUMBER
 from blocklist.entries import Direction
 from blocklist.store import activity
 from blocklist.store.activity import MAX_SERIES_HOURS, Window
@@ -79,7 +80,8 @@ def read_top(
 def read_entry_activity(
     number: Annotated[str, Path(max_length=64, examples=["+31855550101", "+319005550*"],
                                 description="a number in any format, or a block's key"
-                                " ending in `*`")],
+                                " ending in `*`",
+                                json_schema_extra={"format": PHONE_NUMBER})],
     context: Ctx,
     _key: Reader,
     hours: Annotated[int, Query(ge=1, le=MAX_SERIES_HOURS,
