@@ -2,8 +2,9 @@
 over the last hour, day and 30 days (`blocklist.store.activity`; counted by the FastAGI
 server, flushed every `CALLSCREEN_ACTIVITY_FLUSH_S`). No subscriber's number is kept.
 
-Windows are whole clock hours or UTC days and say where they start: `hour` is the current
-hour so far, `day` the last 24 hours, `30d` the last 30 days.
+Windows are whole buckets and say where they start: `hour` is the last 60 minutes (twelve
+five-minute buckets, the current one included), `day` the last 24 clock hours, `30d` the last
+30 UTC days.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from api.desk_models import (
     KeyActivityOut,
 )
 from api.fields import read_number, read_path_key
+from api.models import PHONE_NUMBER
 from blocklist.entries import Direction
 from blocklist.store import activity
 from blocklist.store.activity import MAX_SERIES_HOURS, Window
 
 router = APIRouter(prefix="/v1/activity", tags=["activity"])
 Ctx = Annotated[Context, Depends(get_context)]
-_WINDOW_HOURS = {Window.HOUR: 1, Window.DAY: 24, Window.DAYS_30: MAX_SERIES_HOURS}
+_WINDOW_HOURS = {Window.HOUR: 2, Window.DAY: 24, Window.DAYS_30: MAX_SERIES_HOURS}
 
 
 def _figures(figures: activity.Figures) -> Figures:
@@ -50,8 +52,8 @@ def _label(key: str) -> str:
 def read_top(
     context: Ctx,
     _key: Reader,
-    window: Annotated[Window, Query(description="hour: this clock hour; day: the last 24"
-                                    " hours; 30d: the last 30 days")] = Window.DAY,
+    window: Annotated[Window, Query(description="hour: the last 60 minutes; day: the last 24"
+                                    " clock hours; 30d: the last 30 days")] = Window.DAY,
     direction: Annotated[Direction | None, Query(
         description="inbound: listed numbers calling subscribers; outbound: being called"
     )] = None,
@@ -78,7 +80,8 @@ def read_top(
 def read_entry_activity(
     number: Annotated[str, Path(max_length=64, examples=["+31855550101", "+319005550*"],
                                 description="a number in any format, or a block's key"
-                                " ending in `*`")],
+                                " ending in `*`",
+                                json_schema_extra={"format": PHONE_NUMBER})],
     context: Ctx,
     _key: Reader,
     hours: Annotated[int, Query(ge=1, le=MAX_SERIES_HOURS,

@@ -53,6 +53,16 @@ subscriber settings; see why a number is allowed, warned or blocked; read the au
 variable). 401: no valid key; 403: the role may not.
 
 **Errors** are `application/problem+json` (RFC 9457); `detail` names the bad value.
+
+**Formats.** `phone-number`: a number that may be listed: E.164 (`+31855550101`) or national
+in the API's region (`085 555 0101`), spaces and dashes allowed; it must be a valid number
+(phonenumbers' metadata), and emergency and protected numbers are refused. `phone-prefix`: a
+block of numbers, `+3190055501*` or `0900 5550 1xx`, at least 6 digits after the country
+code, covering no protected number. `date-not-past`: a date (`YYYY-MM-DD`), today (UTC) or
+later: an entry can't end before it was listed. `text-encoding`: a Python codec name
+(`utf-8`, `cp1252`, ...). Anything else is a 422 naming the value.
+
+**Cursors** are positions: pass a page's `next_cursor` back as `cursor`.
 """
 TAGS = [
     {"name": "numbers", "description": "The decision for a number, explained."},

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from api.models import Body, Day, EntryOut, NumberText, Out
+from api.models import Body, EntryOut, NumberText, Out, Until
 from blocklist.entries import Category, Direction
 
 # Free text of several lines (a dispute's account): bounded, no control characters but line
@@ -72,7 +72,7 @@ class EntryActivityOut(Out):
     key: str = Field(examples=["+31855550101"])
     kind: Literal["number", "prefix"]
     last_seen: dt.datetime | None
-    hour: Figures = Field(description="the current clock hour so far")
+    hour: Figures = Field(description="the last 60 minutes (in five-minute buckets)")
     day: Figures = Field(description="the last 24 clock hours")
     days_30: Figures = Field(description="the last 30 UTC days")
     series: list[HourPoint] = Field(description="hits per hour, oldest first")
@@ -144,7 +144,8 @@ class ReportPromotion(Body):
 
     category: Literal[Category.FRAUD, Category.SUSPECTED]
     reason: Reason
-    valid_until: Day | None = Field(None, description="the last day the entry applies")
+    valid_until: Until | None = Field(None, description="the last day the entry applies"
+                                      " (today or later)")
 
 
 class ReportDismissal(Body):

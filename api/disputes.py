@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api.auth import Reader, Writer
 from api.context import Context, get_context
 from api.desk_models import DisputeCreate, DisputeDecision, DisputeOut, DisputePage, DisputeStatus
-from api.fields import decode_cursor, encode_cursor, read_number
+from api.fields import read_number
 from api.problems import Problem
 from blocklist.store import disputes
 from blocklist.store.disputes import Dispute, DisputeClosedError
@@ -54,22 +54,18 @@ def list_disputes(
     context: Ctx,
     _key: Reader,
     status: DisputeStatus | None = None,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(
+        pattern=r"^\d{1,12}$", examples=["17"],
+        description="a position: the id of the last dispute of the previous page (its"
+                    " `next_cursor`); the page starts below it")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DisputePage:
     """Disputes newest first, of one status if given; follow `next_cursor` for more."""
-    before = None
-    if cursor is not None:
-        position = decode_cursor(cursor, 1)[0]
-        if not isinstance(position, int) or isinstance(position, bool) or position < 1:
-            raise Problem(422, "invalid-request", f"cursor {cursor[:80]!r} is not one we"
-                          " handed out", errors=[{"location": ["query", "cursor"],
-                                                  "message": "unknown cursor"}])
-        before = position
+    before = int(cursor) if cursor is not None else None
     found, next_id = disputes.list_disputes(context.store, status=status, before=before,
                                             limit=limit)
     return DisputePage(disputes=[dispute_out(d) for d in found],
-                       next_cursor=encode_cursor([next_id]) if next_id is not None else None)
+                       next_cursor=str(next_id) if next_id is not None else None)
 
 
 @router.get("/{dispute_id}", summary="Read a dispute", response_model=DisputeOut,

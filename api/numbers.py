@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import Reader
 from api.context import Context, get_context
 from api.fields import entry_out
-from api.models import Explanation, MatchOut, NumberText, OpenDispute
+from api.models import PHONE_NUMBER, Explanation, MatchOut, NumberText, OpenDispute
 from api.problems import Problem
 from blocklist.entries import Direction, Match
 from blocklist.numbers import digits
@@ -48,7 +48,8 @@ def _match_out(match: Match) -> MatchOut:
             responses={422: {"description": "not a phone number (says why)"},
                        503: {"description": "the store did not answer"}})
 def explain_number(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101", "085 555 0101"])],
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101", "085 555 0101"],
+                                json_schema_extra={"format": PHONE_NUMBER})],
     context: Ctx,
     _key: Reader,
     direction: Annotated[Direction, Query(description="inbound: screen the caller;"

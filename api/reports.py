@@ -26,8 +26,8 @@ from api.desk_models import (
     ReportPromotion,
     ReportTriage,
 )
-from api.fields import decode_cursor, encode_cursor, entry_out, read_number
-from api.models import ReportCreate, ReportOut
+from api.fields import entry_out, read_number
+from api.models import PHONE_NUMBER, ReportCreate, ReportOut
 from api.problems import Problem
 from blocklist.store.reports import (
     REPORTS_SOURCE,
@@ -39,6 +39,7 @@ from blocklist.store.reports import (
 )
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+QUEUE_CURSOR_PATTERN = r"^\d{1,12}(\.\d{1,9})?/\+\d{1,15}$"
 Ctx = Annotated[Context, Depends(get_context)]
 
 
@@ -67,19 +68,18 @@ def report_number(body: ReportCreate, context: Ctx, key: Writer) -> ReportOut:
 def list_reported(
     context: Ctx,
     _key: Reader,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(
+        pattern=QUEUE_CURSOR_PATTERN, examples=["1764633600.25/+31855550101"],
+        description="a position: the last report's Unix time and the number of the last row"
+                    " of the previous page (its `next_cursor`)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ReportedPage:
     """Numbers reported within the window, most recently reported first, with distinct
     reporters, first and last report, and the entries listing them now."""
     after = None
     if cursor is not None:
-        stamp, digits_ = decode_cursor(cursor, 2)
-        if not isinstance(stamp, int | float) or not isinstance(digits_, str):
-            raise Problem(422, "invalid-request", f"cursor {cursor[:80]!r} is not one we"
-                          " handed out", errors=[{"location": ["query", "cursor"],
-                                                  "message": "unknown cursor"}])
-        after = (float(stamp), digits_)
+        stamp, _, number = cursor.partition("/")
+        after = (float(stamp), number.lstrip("+"))  # the pattern let nothing else through
     found, next_at = reported(context.store, window_s=context.settings.report_window_s,
                               after=after, limit=limit)
     return ReportedPage(
@@ -87,7 +87,7 @@ def list_reported(
                              first_reported=r.first_reported, last_reported=r.last_reported,
                              listed=bool(r.entries), entries=[entry_out(e) for e in r.entries])
                  for r in found],
-        next_cursor=encode_cursor(list(next_at)) if next_at is not None else None,
+        next_cursor=f"{next_at[0]!r}/+{next_at[1]}" if next_at is not None else None,
     )
 
 
@@ -95,7 +95,8 @@ def list_reported(
              response_model=ReportTriage,
              responses={422: {"description": "invalid or protected number, bad field"}})
 def promote_reported(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
+                                json_schema_extra={"format": PHONE_NUMBER})],
     body: ReportPromotion,
     context: Ctx,
     key: Writer,
@@ -116,7 +117,8 @@ def promote_reported(
              responses={404: {"description": "neither in the queue nor listed by reports"},
                         422: {"description": "invalid or protected number"}})
 def dismiss_reported(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
+                                json_schema_extra={"format": PHONE_NUMBER})],
     body: ReportDismissal,
     context: Ctx,
     key: Writer,
@@ -134,7 +136,8 @@ def dismiss_reported(
 
 @router.get("/{number}", summary="How often a number was reported", response_model=ReportOut)
 def read_reports(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"])],
+    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
+                                json_schema_extra={"format": PHONE_NUMBER})],
     context: Ctx,
     _key: Reader,
 ) -> ReportOut:

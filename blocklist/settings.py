@@ -10,6 +10,7 @@ command, server and script asks it for the URL to use (like arq's `RedisSettings
 from __future__ import annotations
 
 import os
+import re
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
@@ -146,6 +147,8 @@ class Settings:
     api_max_upload_bytes: int = 64 * 1024 * 1024  # bulk imports through the admin API
     feeds_file: str | None = None  # feed configurations stored at first start (JSON)
     feed_sync: bool = True  # the API process runs the feed scheduler
+    # Feed hosts that may resolve to loopback/private/link-local addresses (lower case).
+    feed_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def redis(self) -> RedisLocation:
@@ -255,6 +258,7 @@ class Settings:
             api_max_upload_bytes=whole("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024,
             feeds_file=get("FEEDS_FILE"),
             feed_sync=choice("FEED_SYNC", "on", SWITCH) in SWITCH[:4],
+            feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
         )
 
 
@@ -265,3 +269,12 @@ def _without_password(url: str) -> str:
         return url
     scheme, sep, _ = head.partition("://")
     return f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"
+
+
+def _host_names(raw: str | None) -> tuple[str, ...]:
+    """CALLSCREEN_FEED_ALLOWED_HOSTS: comma-separated host names (or IP addresses)."""
+    names = [n.strip().lower().rstrip(".") for n in (raw or "").split(",") if n.strip()]
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9_.:-]+", name):
+            raise ConfigError(f"CALLSCREEN_FEED_ALLOWED_HOSTS: {name!r} is not a host name")
+    return tuple(names)

@@ -2,18 +2,19 @@
 last hour, day and 30 days (the FastAGI server counts and flushes them:
 `blocklist.store.activity_counter`).
 
-    {cs}:act:h:<hour>   hash  `<key>|<d><a>` -> hits in that hour (hours since 1970, UTC)
+    {cs}:act:m:<slot>   hash  `<key>|<d><a>` -> hits in five minutes (300 s slots since 1970)
+    {cs}:act:h:<hour>   hash  the same per clock hour (hours since 1970, UTC)
     {cs}:act:d:<day>    hash  the same per day (days since 1970, UTC)
     {cs}:act:seen       zset  key -> when last seen (Unix seconds)
 
 `<key>` is a listed key as stored (digits; a block ends in `*`), or `all` for the totals over
 every key; `<d>` is `i`/`o` (inbound, outbound), `<a>` `a`/`w`/`b`/`s` (allow, warn, block,
-shadow: a shadow entry matched and changed nothing). Every bucket expires 31 days after it
-ends, so memory stays bounded by the keys active in a month.
+shadow: a shadow entry matched and changed nothing). A five-minute bucket expires an hour
+after it ends, the others 31 days after, so memory stays bounded by the keys active in a month.
 
-Windows are whole buckets, so they say when they start: `hour` is the current clock hour
-(UTC) so far, `day` the last 24 clock hours (this one included), `30d` the last 30 UTC days
-(today included).
+Windows are whole buckets, so they say when they start: `hour` is the last twelve five-minute
+buckets (55-60 minutes, this one included), `day` the last 24 clock hours (this one
+included), `30d` the last 30 UTC days (today included).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from blocklist.store.activity_counter import (
     DIRECTION_CODES,
     HOUR_S,
     SHADOW,
+    SLOT_S,
     TOTAL_KEY,
 )
 from blocklist.store.admin import Store
@@ -44,7 +46,7 @@ _BY_CODE = {code: (d, a) for d, a, code in _CODES}
 
 
 class Window(StrEnum):
-    HOUR = "hour"  # the current clock hour so far
+    HOUR = "hour"  # the last 12 five-minute buckets
     DAY = "day"  # the last 24 clock hours
     DAYS_30 = "30d"  # the last 30 UTC days
 
@@ -98,7 +100,7 @@ def window_start(window: Window, now: dt.datetime) -> dt.datetime:
     """The first moment a window counts (it ends now)."""
     hour = _hour(now)
     if window is Window.HOUR:
-        return _at(hour * HOUR_S)
+        return _at((_slot(now) - 11) * SLOT_S)
     if window is Window.DAY:
         return _at((hour - 23) * HOUR_S)
     return _at((_day(now) - 29) * DAY_S)
@@ -179,7 +181,7 @@ def _add_values(figures: Figures, values: Iterable[str | None]) -> None:
 
 def _bucket_keys(store: Store, window: Window, now: dt.datetime) -> Iterable[str]:
     if window is Window.HOUR:
-        return [store.keys.activity_hour(_hour(now))]
+        return [store.keys.activity_slot(s) for s in range(_slot(now) - 11, _slot(now) + 1)]
     if window is Window.DAY:
         return [store.keys.activity_hour(h) for h in range(_hour(now) - 23, _hour(now) + 1)]
     return [store.keys.activity_day(d) for d in range(_day(now) - 29, _day(now) + 1)]
@@ -190,6 +192,10 @@ def _last_seen(store: Store, keys: list[str]) -> Mapping[str, dt.datetime | None
         return {}
     scores: list[Any] = store.redis.zmscore(store.keys.activity_seen, keys)
     return {k: _at(int(s)) if s is not None else None for k, s in zip(keys, scores, strict=True)}
+
+
+def _slot(now: dt.datetime) -> int:
+    return int(now.timestamp() // SLOT_S)
 
 
 def _hour(now: dt.datetime) -> int:

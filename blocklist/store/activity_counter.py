@@ -35,6 +35,8 @@ from blocklist.store.layout import KeySpace
 
 log = logging.getLogger("callscreen.activity")
 
+SLOT_S = 300  # five-minute buckets make the `hour` window the last 60 minutes, not the clock's
+SLOT_KEEP_S = 3600  # a five-minute bucket is kept an hour after it ends
 HOUR_S = 3600
 DAY_S = 86400
 KEEP_S = 31 * DAY_S  # every bucket, and a key's last-seen time, expire after 31 days
@@ -79,15 +81,18 @@ class ActivityCounter:
 
 def flush_commands(keys: KeySpace, counts: dict[Hit, int], now_s: float
                    ) -> list[tuple[str, ...]]:
-    """The pipeline that adds `counts` to the hour and day buckets of `now_s` (Unix seconds),
-    with the totals under `all`, the keys' last-seen time, and every expiry. Pure."""
-    hour, day = int(now_s // HOUR_S), int(now_s // DAY_S)
+    """The pipeline that adds `counts` to the five-minute, hour and day buckets of `now_s`
+    (Unix seconds), with the totals under `all`, the keys' last-seen time, and every expiry.
+    Pure."""
+    slot, hour, day = int(now_s // SLOT_S), int(now_s // HOUR_S), int(now_s // DAY_S)
+    slot_key = keys.activity_slot(slot)
     hour_key, day_key = keys.activity_hour(hour), keys.activity_day(day)
     totals: dict[str, int] = {}
     commands: list[tuple[str, ...]] = []
     seen: list[str] = []
     for (listed, code), hits in counts.items():
         field = f"{listed}|{code}"
+        commands.append(("HINCRBY", slot_key, field, str(hits)))
         commands.append(("HINCRBY", hour_key, field, str(hits)))
         commands.append(("HINCRBY", day_key, field, str(hits)))
         totals[code] = totals.get(code, 0) + hits
@@ -99,6 +104,7 @@ def flush_commands(keys: KeySpace, counts: dict[Hit, int], now_s: float
     for listed in dict.fromkeys(seen):
         commands.append(("ZADD", keys.activity_seen, stamp, listed))
     commands += [
+        ("EXPIREAT", slot_key, str((slot + 1) * SLOT_S + SLOT_KEEP_S)),
         ("EXPIREAT", hour_key, str((hour + 1) * HOUR_S + KEEP_S)),
         ("EXPIREAT", day_key, str((day + 1) * DAY_S + KEEP_S)),
         ("ZREMRANGEBYSCORE", keys.activity_seen, "-inf", f"({int(now_s) - KEEP_S}"),

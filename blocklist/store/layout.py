@@ -34,6 +34,8 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:reports:<digits>    zset  reporter hash -> when last reported (`...store.reports`)
     {cs}:reported            zset  reported digits -> when last reported: the reports queue
     {cs}:reported:first      hash  reported digits -> when first reported
+    {cs}:act:m:<slot>        hash  activity in five minutes (slots of 300 s since 1970),
+                                   kept an hour: the `hour` window
     {cs}:act:h:<hour>        hash  activity in one hour (hours since 1970, UTC):
                                    `<key>|<d><a>` -> hits (`blocklist.store.activity`)
     {cs}:act:d:<day>         hash  the same for one day (days since 1970, UTC)
@@ -162,6 +164,9 @@ class KeySpace:
 
     def reports(self, number_digits: str) -> str:
         return f"{self.root}:reports:{number_digits}"
+
+    def activity_slot(self, slot: int) -> str:
+        return f"{self.root}:act:m:{slot}"
 
     def activity_hour(self, hour: int) -> str:
         return f"{self.root}:act:h:{hour}"
