@@ -5,6 +5,7 @@ checked and audited as there."""
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from fastapi import APIRouter, Request, Response
@@ -24,12 +25,15 @@ from api.desk_models import (
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 PAGE_SIZE = 50
 STATUSES = ("open", "upheld", "rejected")
+DISPUTE_CURSOR = r"\d{1,12}"  # as `/v1/disputes`' cursor parameter
 
 
 def _reports(request: Request, who: Reading, *, status: int = 200, cursor: str = "",
              error: str | None = None) -> Response:
+    # The API's query patterns check a cursor before its handler runs; here, this does.
+    position = cursor if re.fullmatch(reports.QUEUE_CURSOR_PATTERN, cursor) else None
     queue, failed = attempt(lambda: reports.list_reported(who.context, who.session.key,
-                                                          cursor[:400] or None, PAGE_SIZE))
+                                                          position, PAGE_SIZE))
     return page(request, who, "reports.html", status=status, queue=queue,
                 error=error or failed)
 
@@ -67,8 +71,9 @@ def _disputes(request: Request, who: Reading, *, status: int = 200, shown: str =
               cursor: str = "", values: dict[str, str] | None = None,
               error: str | None = None) -> Response:
     wanted = cast("DisputeStatus | None", shown if shown in STATUSES else None)
+    position = cursor if re.fullmatch(DISPUTE_CURSOR, cursor) else None
     listed, failed = attempt(lambda: disputes.list_disputes(
-        who.context, who.session.key, wanted, cursor[:400] or None, PAGE_SIZE))
+        who.context, who.session.key, wanted, position, PAGE_SIZE))
     return page(request, who, "disputes.html", status=status, listed=listed,
                 shown=wanted or "", statuses=STATUSES, values=values or {},
                 error=error or failed)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from api import entries
 from api.console.web import PREFIX, Form, Reading, Writing, after_change, attempt, page
 from api.console.web import text_field as field
-from api.fields import decode_cursor, encode_cursor, entry_out, read_path_key
+from api.fields import entry_after, entry_cursor, entry_out, read_path_key
 from api.models import EntryChange, EntryCreate
 from api.problems import Problem
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
@@ -37,9 +37,7 @@ def list_entries(request: Request, who: Reading, source: str = "", category: str
     error = None
     after: tuple[str, str, bool] | None = None
     if cursor:
-        position, error = attempt(lambda: decode_cursor(cursor[:400], 3))
-        if position is not None:
-            after = (str(position[0]), str(position[1]), bool(position[2]))
+        after, error = attempt(lambda: entry_after(cursor[:100]))
     wanted_category = Category(category) if category in set(Category) else None
     wanted_digits = prefix.strip().lstrip("+").replace(" ", "")
     if wanted_digits and not wanted_digits.isdigit():
@@ -54,7 +52,7 @@ def list_entries(request: Request, who: Reading, source: str = "", category: str
         and (after is None or _order(e) > after)
     )
     found = heapq.nsmallest(PAGE_SIZE + 1, matching, key=_order)
-    next_cursor = encode_cursor(_order(found[PAGE_SIZE - 1])) if len(found) > PAGE_SIZE else ""
+    next_cursor = entry_cursor(_order(found[PAGE_SIZE - 1])) if len(found) > PAGE_SIZE else ""
     return page(request, who, "entries.html", entries=[entry_out(e) for e in found[:PAGE_SIZE]],
                 sources=who.context.store.sources(), categories=list(Category),
                 filters={"source": source if sources else "", "category": category,

@@ -4,11 +4,13 @@ tests (tests/browser/test_console.py) do the tasks; these pin the rules."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
 import pytest
 
+from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.store import audit
 from blocklist.store.apikeys import revoke_key
 from tests.api.conftest import Api
@@ -185,3 +187,25 @@ def test_the_cookie_is_secure_behind_a_tls_proxy(api: Api) -> None:
     cookie = next(c for c in answer.headers.get_list("set-cookie")
                   if c.startswith("cs_console="))
     assert "Secure" in cookie
+
+
+def test_entries_page_by_cursor_and_a_bad_cursor_is_an_error_not_a_crash(api: Api) -> None:
+    """51 entries: the first page has 50 and a next link that shows the 51st; a cursor we did
+    not hand out says so on the page."""
+    api.store.add_entries([Entry(key=f"318555502{n:02d}", is_prefix=False,
+                                 category=Category.FRAUD, applies_to=AppliesTo.BOTH,
+                                 source="manual") for n in range(51)])
+    client, _ = signed_in(api, "read")
+    first = client.get("/console/entries")
+    link = re.search(r'href="(/console/entries\?[^"]*cursor=[^"]+)"', first.text)
+    assert link is not None
+    assert first.text.count('data-testid="reason"') == 50
+    second = client.get(html.unescape(link.group(1)))
+    assert second.text.count('data-testid="reason"') == 1
+    assert "+31855550250" in second.text
+    bad = client.get("/console/entries?cursor=nonsense")
+    assert bad.status_code == 200
+    assert "is not a position" in bad.text
+    for path in ("/console/disputes?cursor=x", "/console/reports?cursor=x",
+                 "/console/allowlist?cursor=x"):
+        assert client.get(path).status_code == 200
