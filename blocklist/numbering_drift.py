@@ -41,7 +41,6 @@ def report_numbering_drift(installed: str | None = None) -> bool:
     """
     installed = installed or installed_phonenumbers()
     drift = installed != PHONENUMBERS_VERSION
-    NUMBERING_DATA_DRIFT.clear()  # one series: this process's pair of versions
     NUMBERING_DATA_DRIFT.labels(data_version=PHONENUMBERS_VERSION,
                                 installed_version=installed).set(1 if drift else 0)
     if drift:
