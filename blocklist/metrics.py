@@ -90,3 +90,13 @@ FEED_SYNCS = Counter(
     "Feed syncs by feed id and outcome (ok, unchanged, refused, failed, dry-run).",
     ["feed", "outcome"],
 )
+
+# -- start-up ------------------------------------------------------------------------------
+
+NUMBERING_DATA_DRIFT = Gauge(
+    "callscreen_numbering_data_drift",
+    "1 when the installed phonenumbers is not the release the numbering data was built from,"
+    " else 0; set once at start (blocklist.numbering_drift).",
+    ["data_version", "installed_version"],
+    multiprocess_mode="max",
+)
