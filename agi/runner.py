@@ -44,6 +44,7 @@ async def serve_async(
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
     from agi.fastagi import CallHandler, FastAgiServer
+    from blocklist.numbering_drift import report_numbering_drift
     from blocklist.screening import Screener
     from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
     from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
@@ -64,6 +65,7 @@ async def serve_async(
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
     log.info("FastAGI listening on %s:%d (redis %s)", listen.host, port, address)
+    report_numbering_drift()
     # What start-up built (modules, settings, number tables) lives as long as the process:
     # out of the collector's sight, so its full collections stay cheap while calls run.
     gc.collect()

@@ -105,3 +105,13 @@ ACTIVITY_HITS_LOST = Counter(
     "callscreen_activity_hits_lost",
     "Hits (calls matching a listed key) dropped with a failed activity flush.",
 )
+
+# -- start-up ------------------------------------------------------------------------------
+
+NUMBERING_DATA_DRIFT = Gauge(
+    "callscreen_numbering_data_drift",
+    "1 when the installed phonenumbers is not the release the numbering data was built from,"
+    " else 0; set once at start (blocklist.numbering_drift).",
+    ["data_version", "installed_version"],
+    multiprocess_mode="max",
+)
