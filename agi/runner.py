@@ -46,7 +46,8 @@ async def serve_async(
     from agi.fastagi import CallHandler, FastAgiServer
     from blocklist.numbering_drift import report_numbering_drift
     from blocklist.screening import Screener
-    from blocklist.store.layout import SCREENING_SCRIPT, script_sha
+    from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
+    from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
     from blocklist.store.multiplexer import Multiplexer
     from blocklist.store.wire import RedisAddress
 
@@ -54,7 +55,12 @@ async def serve_async(
         raise ValueError("serve_async needs settings.redis_url")
     address = RedisAddress.from_url(settings.redis_url)
     store = Multiplexer(address, setup=[("SCRIPT", "LOAD", SCREENING_SCRIPT)])
-    handler = CallHandler(Screener(settings, script_sha=script_sha()), store)
+    # Activity counts go out on a connection of their own, so a flush never sits in line
+    # before a call's lookup; it writes, so it is the primary's.
+    flushes = Multiplexer(address)
+    activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
+                               settings.activity_flush_s)
+    handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
@@ -72,11 +78,14 @@ async def serve_async(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    activity.start()
     if ready is not None:
         ready.set()
     await stop.wait()
     log.info("stopping: %d calls in flight", len(server.connections))
     await server.stop()
+    await activity.stop()  # the counts of the last seconds, then the connection
+    await flushes.close()
 
 
 def _worker(settings: Settings, index: int) -> None:

@@ -91,6 +91,21 @@ FEED_SYNCS = Counter(
     ["feed", "outcome"],
 )
 
+# -- activity (`blocklist.store.activity_counter`) -----------------------------------------
+
+ACTIVITY_FLUSHES = Counter(
+    "callscreen_activity_flushes",
+    "Flushes of the in-memory activity counts to the store that succeeded.",
+)
+ACTIVITY_FLUSH_ERRORS = Counter(
+    "callscreen_activity_flush_errors",
+    "Flushes of the activity counts that failed (store down, timeout, refused): dropped.",
+)
+ACTIVITY_HITS_LOST = Counter(
+    "callscreen_activity_hits_lost",
+    "Hits (calls matching a listed key) dropped with a failed activity flush.",
+)
+
 # -- start-up ------------------------------------------------------------------------------
 
 NUMBERING_DATA_DRIFT = Gauge(
