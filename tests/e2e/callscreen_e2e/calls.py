@@ -88,11 +88,17 @@ class Calls:
         return self._call(f"in-{self.path}", caller, subscriber, ports.trunk, ports.subscriber,
                           expect_answer)
 
-    def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True) -> Outcome:
-        """`subscriber` dials `dialled`, out through the trunk."""
+    def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True,
+                 press_1_after_s: float | None = None) -> Outcome:
+        """`subscriber` dials `dialled`, out through the trunk. With `press_1_after_s`, the
+        phone sends the digit 1 (RFC 4733) that long after the early media began."""
         ports = self.asterisk.ports
+        scenario, extra = "caller.xml", []
+        if press_1_after_s is not None:
+            scenario = "caller-press-1.xml"
+            extra = ["-set", "press_1_after_ms", str(int(press_1_after_s * 1000))]
         return self._call(f"out-{self.path}", subscriber, dialled, ports.subscriber, ports.trunk,
-                          expect_answer)
+                          expect_answer, scenario, extra)
 
     def _call(self, name: str, caller: str, dialled: str, from_port: int, to_port: int,
               expect_answer: bool, scenario: str = "caller.xml",
