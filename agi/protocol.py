@@ -134,7 +134,7 @@ class EnvironmentReader:
         Lines after that are ignored (True again). Raises AgiProtocolError for a peer that is
         not speaking AGI: a first line that is no variable, an environment too long.
         """
-        if not line and (self._rank == _THREADID or not self._asterisk):
+        if not line and self._may_end():
             if not self._complete:
                 self._close_value()
                 self._complete = True

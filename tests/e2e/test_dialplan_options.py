@@ -102,12 +102,23 @@ def test_every_screening_raises_one_callscreen_event(
     """One `UserEvent: CallScreen` per screening, with Direction, Action, Category, Reason and
     Status; the screened number is in none of the event's headers but the channel's own
     caller ID ones (and a dialled number in none at all)."""
-    mark = ami.mark()
     place = calls.inbound if direction == "inbound" else calls.outbound
-    o = place(caller, dialled, expect_answer=expected[1] != "block")
-    events = ami.wait_events(mark, "CallScreen")
-    assert len(events) == 1, f"CallScreen events: {[e.text for e in events]}:{o}"
-    event = events[0]
+    for _attempt in range(3):
+        mark = ami.mark()
+        o = place(caller, dialled, expect_answer=expected[1] != "block")
+        events = ami.wait_events(mark, "CallScreen")
+        assert len(events) == 1, f"CallScreen events: {[e.text for e in events]}:{o}"
+        event = events[0]
+        # The event says what the dialplan did, as its own result line does.
+        assert o.result is not None, f"{o}"
+        assert own_fields(event) == {
+            "Direction": direction, "Action": o.result["action"],
+            "Category": o.result["category"], "Reason": o.result["reason"],
+            "Status": o.result["status"]}, f"{event.text}{o}"
+        # A loaded machine can make the store miss its 50 ms budget (allow, degraded): the
+        # event is right about that too, but is not the case under test; place the call again.
+        if o.result["reason"] != "store-timeout":
+            break
     assert own_fields(event) == dict(zip(EVENT_FIELDS, expected, strict=True)), event.text
     screened_number = caller if direction == "inbound" else dialled
     assert not leaks(event, screened_number), f"the number leaks: {leaks(event, screened_number)}"
