@@ -48,7 +48,8 @@ subscriber settings; see why a number is allowed, warned or blocked; read the au
 
 **Access.** Every `/v1` endpoint needs an API key (`callscreen keys create`), sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: `read` (look up, list, export) <
-`write` (change entries, allowlists, subscribers, feeds; report; import; sync) < `admin`
+`write` (change entries, allowlists, subscribers, feeds; report, promote or dismiss reported
+numbers; record and decide disputes; import; sync) < `admin`
 (keys, audit, forced imports and syncs, feeds reading a local file or an environment
 variable). 401: no valid key; 403: the role may not.
 

@@ -159,8 +159,12 @@ def uphold(store: Store, dispute_id: int, actor: str, reason: str, *,
             })
     except Exception:
         with translated_errors("reopen a dispute"):
-            store.redis.hset(store.keys.dispute(dispute_id), "status", "open")
-            store.redis.sadd(store.keys.number_disputes(digits), str(dispute_id))
+            pipe = store.redis.pipeline(transaction=True)
+            pipe.hset(store.keys.dispute(dispute_id), "status", "open")
+            pipe.hdel(store.keys.dispute(dispute_id), "decided_at", "decided_by", "reason",
+                      "removed", "allowlisted")
+            pipe.sadd(store.keys.number_disputes(digits), str(dispute_id))
+            pipe.execute()
         raise
     labels = ["+" + digits] if removed else []
     with translated_errors("record a dispute's outcome"):

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
+from blocklist.errors import StoreError
 from blocklist.store.disputes import (
     DisputeClosedError,
     get_dispute,
@@ -85,3 +86,20 @@ def test_bounds_are_checked(store) -> None:
         open_dispute(store, NUMBER, "x" * 201, "t", "desk")
     with pytest.raises(ValueError, match="abc"):
         open_dispute(store, "abc", "c", "t", "desk")
+
+
+def test_uphold_that_fails_to_unlist_leaves_the_dispute_open(store, monkeypatch) -> None:
+    """When unlisting fails, the dispute is open again, with no decision recorded."""
+    store.add_entries([entry(MANUAL_SOURCE)])
+    dispute = open_dispute(store, NUMBER, "c", "t", "desk")
+
+    def fail(*_args: object) -> int:
+        raise StoreError("Redis failed to apply a delta")
+
+    monkeypatch.setattr(store, "remove_entries", fail)
+    with pytest.raises(StoreError):
+        uphold(store, dispute.id, "lead", "confirmed")
+    again = get_dispute(store, dispute.id)
+    assert again is not None
+    assert (again.status, again.decided_by, again.reason) == ("open", "", "")
+    assert open_disputes(store, NUMBER) == [again]
