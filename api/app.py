@@ -20,6 +20,7 @@ from api import (
     audit,
     background,
     bulk,
+    console,
     disputes,
     docs_page,
     entries,
@@ -111,7 +112,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     docs_page.install(app)
-    app.add_middleware(BodyLimit, upload_paths=frozenset({"/v1/entries/import"}),
+    console.install(app)
+    app.add_middleware(BodyLimit,
+                       upload_paths=frozenset({"/v1/entries/import", console.IMPORT_PATH}),
                        upload_max_bytes=settings.api_max_upload_bytes)
     app.add_middleware(RequestTelemetry)
     return app

@@ -49,6 +49,10 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:feed:<id>:runs      list  run records (JSON), newest first, capped
     {cs}:lock:feed:<id>      string  a feed's sync lock (token, expiry)
     {cs}:lock:<name>         string  a lock of background work (`blocklist.store.locks`)
+    {cs}:session:<h>         hash  a console session (h: SHA-256 of its token): key id,
+                                   CSRF token, when made; expires (`...store.sessions`)
+    {cs}:session:<h>:upload  string  a console import waiting for its apply; expires
+    {cs}:signin-fail:<h>     string  failed console sign-ins from one client; expires
 
 `KeySpace` below is the only code that formats these names; the modules named above say
 what their values mean.
@@ -187,6 +191,15 @@ class KeySpace:
 
     def lock(self, name: str) -> str:
         return f"{self.root}:lock:{name}"
+
+    def session(self, token_hash: str) -> str:
+        return f"{self.root}:session:{token_hash}"
+
+    def session_upload(self, token_hash: str) -> str:
+        return f"{self.root}:session:{token_hash}:upload"
+
+    def signin_failures(self, client_hash: str) -> str:
+        return f"{self.root}:signin-fail:{client_hash}"
 
 
 class SourceKeys:
