@@ -38,6 +38,7 @@ from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
 from blocklist.store.multiplexer import Multiplexer
+from blocklist.store.replicas import ReadEndpoints
 
 log = logging.getLogger("callscreen.fastagi")
 
@@ -84,7 +85,7 @@ class CallHandler:
     (or its failure) into the decision. Every decision is counted once, in `count`.
     """
 
-    def __init__(self, screener: Screener, store: Multiplexer) -> None:
+    def __init__(self, screener: Screener, store: Multiplexer | ReadEndpoints) -> None:
         self.screener = screener
         self.store = store
         self.settings = screener.settings
