@@ -84,10 +84,12 @@ class Store:
         with translated_errors("ask the Sentinels for the primary"):
             return primary_address(self.redis)
 
-    def check_writable(self) -> None:
-        """Raise StoreError unless the primary takes a write now (and, when required,
-        replicas confirm it)."""
-        self.confirm_durable("a test write")
+    def check_primary(self) -> None:
+        """Raise StoreError unless the primary (the one the Sentinels name, when there are)
+        takes a write now. Replicas are not waited for: this says whether writes can be
+        made, not whether they are durable."""
+        with translated_errors("write to the primary"):
+            self.redis.set(self.keys.durable, repr(time.time()))
 
     def ping(self) -> None:
         with translated_errors("answer PING"):
