@@ -45,6 +45,28 @@ def switch_reply(replies: Sequence[object]) -> str | None:
     return None
 
 
+def unusable(info_replication: object) -> str | None:
+    """Why a node must not be read, from its INFO replication reply; None when it may be.
+
+    A replica that has never completed a sync since it started answers from an empty
+    dataset (it would say "not listed" for every number): it is read only once its link to
+    the primary is up, or once it was (it then holds the list as it was, which is what a
+    replica of a dead primary serves). A primary, or a replica that has synced, may be read.
+    """
+    raw = info_replication
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    if fields.get("role") != "slave":
+        return None
+    if fields.get("master_link_status") == "up" or fields.get(
+            "master_link_down_since_seconds", "-1").strip() not in ("-1", ""):
+        return None
+    return "a replica that has not synced since it started"
+
+
+INFO_REPLICATION = ("INFO", "replication")
+
+
 def label(address: RedisAddress) -> str:
     """An endpoint's name in metrics and logs: host:port or the socket path (never a
     password)."""
@@ -143,16 +165,26 @@ class FailoverConnection:
         deadline = time.monotonic() + self._timeout_s
         error: StoreError = StoreTimeoutError(
             f"no read endpoint answered within {self._timeout_s * 1000:.0f} ms")
-        for address in self.endpoints(self._timeout_s):
+        endpoints = self.endpoints(self._timeout_s)
+        # With a choice of endpoints, each is asked first whether it may be read (in the same
+        # round trip): a replica restarted empty must not answer "not listed".
+        check = len(endpoints) > 1
+        for address in endpoints:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                replies = BlockingConnection(address, remaining).run(commands)
+                replies = BlockingConnection(address, remaining).run(
+                    [INFO_REPLICATION, *commands] if check else commands)
             except StoreError as exc:
                 error = exc
                 continue
-            return replies
+            if not check:
+                return replies
+            why = unusable(replies[0])
+            if why is None:
+                return replies[1:]
+            error = StoreError(f"Redis at {label(address)}: {why}")
         raise error
 
 

@@ -8,8 +8,9 @@ skipped for `skip_s` and the next endpoint in order takes over, for this call to
 is left in its budget (a killed replica's connection drops at once, so the calls waiting on
 it are asked again elsewhere). Off the call path, every `check_s`: the Sentinels are asked
 for the primary and replicas (when the URL is a Sentinel URL; also at once after a switch),
-a preferred endpoint that answers PING again is taken back, and the lag of the replica in use
-is read from INFO replication.
+a preferred endpoint that may be read again (`blocklist.store.reads.unusable`) is taken
+back, and the lag of the replica in use is read from INFO replication. Every new connection
+asks INFO replication first: a replica restarted empty is never read before it has synced.
 
 Endpoints are `CALLSCREEN_READ_URLS` in order, or else the replicas the Sentinels name then
 the primary (`blocklist.store.reads`). While the primary is down the replicas still answer
@@ -34,11 +35,14 @@ from blocklist import metrics
 from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.store.multiplexer import ConnectionLostError, Multiplexer
 from blocklist.store.reads import (
+    INFO_REPLICATION,
+    SWITCH_REPLIES,
     label,
     read_sentinel_replies,
     sentinel_address,
     sentinel_commands,
     switch_reply,
+    unusable,
 )
 from blocklist.store.wire import RedisAddress, encode
 
@@ -60,7 +64,9 @@ class _Endpoint:
     def __init__(self, address: RedisAddress, setup: Sequence[Command]) -> None:
         self.address = address
         self.label = label(address)
-        self.mux = Multiplexer(address, setup=setup)
+        # Every new connection asks first whether the node may be read (`unusable`).
+        self.mux = Multiplexer(address, setup=[*setup, INFO_REPLICATION],
+                               check=lambda replies: unusable(replies[-1]))
         self.skip_until = 0.0
 
 
@@ -152,8 +158,12 @@ class ReadEndpoints:
                 return
             reason = code.lower()
             error = StoreError(f"Redis at {endpoint.label} answered {code}")
+        elif isinstance(error, StoreTimeoutError):
+            reason = "timeout"
         else:
-            reason = "timeout" if isinstance(error, StoreTimeoutError) else "error"
+            # A new connection's setup answered LOADING (say): the message ends with the reply.
+            refused = str(error).partition(" refused setup: ")[2].split(" ", 1)[0]
+            reason = refused.lower() if refused in SWITCH_REPLIES else "error"
         self._failed(endpoint, reason, error)
         if tries + 1 < len(self.endpoints) and deadline - loop.time() > MIN_RETRY_S:
             self._attempt(commands, outer, deadline, tries + 1, reconnect=True)
@@ -220,11 +230,11 @@ class ReadEndpoints:
             if endpoint.skip_until > loop.time():
                 continue
             try:
-                replies = await endpoint.mux.run([("PING",)], PROBE_TIMEOUT_S)
+                replies = await endpoint.mux.run([INFO_REPLICATION], PROBE_TIMEOUT_S)
             except StoreError:
                 endpoint.skip_until = loop.time() + self._skip_s
                 continue
-            if replies == [b"PONG"] or replies == ["PONG"]:
+            if unusable(replies[0]) is None:
                 log.info("read endpoint %s answers again; reading it", endpoint.label)
                 self._switch(index, "preferred_back")
                 return
@@ -238,6 +248,10 @@ class ReadEndpoints:
         except StoreError:
             return
         raw = replies[0]
+        why = unusable(raw)
+        if why is not None and len(self.endpoints) > 1:
+            self._failed(endpoint, "error", StoreError(why))
+            return
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         if fields.get("role") != "slave":

