@@ -9,6 +9,7 @@ flight finish, and exits 0.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from blocklist.store.multiplexer import Multiplexer
     from blocklist.store.replicas import ReadEndpoints
+    from blocklist.store.wire import RedisAddress
 
 log = logging.getLogger("callscreen.fastagi")
 
@@ -48,27 +50,59 @@ async def serve_async(
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
     from agi.fastagi import CallHandler, FastAgiServer
+    from blocklist.numbering_drift import report_numbering_drift
     from blocklist.screening import Screener
-    from blocklist.store.layout import SCREENING_SCRIPT, script_sha
+    from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
+    from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
+    from blocklist.store.multiplexer import Multiplexer
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
-    store, address = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
-    handler = CallHandler(Screener(settings, script_sha=script_sha()), store)
+    store, where = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
+    # Activity counts go out on a connection of their own, so a flush never sits in line
+    # before a call's lookup; it writes, so it is the primary's.
+    flushes = Multiplexer(primary_address(settings))
+    activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
+                               settings.activity_flush_s)
+    handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
-    log.info("FastAGI listening on %s:%d (redis: %s)", listen.host, port, address)
+    log.info("FastAGI listening on %s:%d (redis: %s)", listen.host, port, where)
+    report_numbering_drift()
+    # What start-up built (modules, settings, number tables) lives as long as the process:
+    # out of the collector's sight, so its full collections stay cheap while calls run.
+    gc.collect()
+    gc.freeze()
+    # A call's objects mostly die by reference count within a millisecond; collecting the
+    # youngest generation every 700 allocations (the default) traversed calls still in flight.
+    gc.set_threshold(20_000, 10, 10)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    activity.start()
     if ready is not None:
         ready.set()
     await stop.wait()
     log.info("stopping: %d calls in flight", len(server.connections))
     await server.stop()
+    await activity.stop()  # the counts of the last seconds, then the connection
+    await flushes.close()
+
+
+def primary_address(settings: Settings) -> RedisAddress:
+    """Where the activity flusher writes: the primary (with Sentinel, the one the Sentinels
+    name at start; it is not followed across a failover, so counts are lost until a restart
+    after one)."""
+    from blocklist.store.reads import ask_sentinels
+    from blocklist.store.wire import RedisAddress
+
+    sentinel = settings.redis.sentinel
+    if sentinel is None:
+        return RedisAddress.from_url(settings.redis.service_url())
+    return ask_sentinels(sentinel, 5.0)[-1]
 
 
 async def read_store(

@@ -11,13 +11,21 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.auth import Reader, Writer
 from api.context import Context, get_context
-from api.fields import decode_cursor, encode_cursor, kind, label, read_entry_key, read_path_key
+from api.fields import (
+    KEY_CURSOR_PATTERN,
+    KEY_PATTERN,
+    key_after,
+    kind,
+    label,
+    read_entry_key,
+    read_path_key,
+)
 from api.models import AllowCreate, AllowOut, AllowPage, Text
 from api.problems import Problem
 
 router = APIRouter(prefix="/v1/allowlist", tags=["allowlist"])
 Ctx = Annotated[Context, Depends(get_context)]
-KeyText = Annotated[str, Path(max_length=20, examples=["+31205550199", "+3120555*"],
+KeyText = Annotated[str, Path(pattern=KEY_PATTERN, examples=["+31205550199", "+3120555*"],
                               description="`+` and digits; a block ends in `*`")]
 
 
@@ -31,15 +39,18 @@ def _out(key: tuple[str, bool], note: dict[str, str]) -> AllowOut:
 def list_allowlist(
     context: Ctx,
     _key: Reader,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(
+        pattern=KEY_CURSOR_PATTERN, examples=["+31205550199"],
+        description="the `next_cursor` of the previous page: the key it ended with")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AllowPage:
-    after = tuple(decode_cursor(cursor, 2)) if cursor is not None else None
+    """The allowlist ordered by key; follow `next_cursor` for more."""
     items = sorted(context.store.allowlist().items())
-    if after is not None:
-        items = [(k, n) for k, n in items if (k[0], k[1]) > (str(after[0]), bool(after[1]))]
+    if cursor is not None:
+        after = key_after(cursor)
+        items = [(k, n) for k, n in items if k > after]
     page = items[:limit]
-    next_cursor = encode_cursor(page[-1][0]) if len(items) > limit else None
+    next_cursor = label(page[-1][0]) if len(items) > limit else None
     return AllowPage(entries=[_out(k, n) for k, n in page], next_cursor=next_cursor)
 
 

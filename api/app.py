@@ -15,10 +15,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import (
+    activity,
     allowlist,
     audit,
     background,
     bulk,
+    disputes,
     docs_page,
     entries,
     feeds,
@@ -45,11 +47,22 @@ subscriber settings; see why a number is allowed, warned or blocked; read the au
 
 **Access.** Every `/v1` endpoint needs an API key (`callscreen keys create`), sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: `read` (look up, list, export) <
-`write` (change entries, allowlists, subscribers, feeds; report; import; sync) < `admin`
+`write` (change entries, allowlists, subscribers, feeds; report, promote or dismiss reported
+numbers; record and decide disputes; import; sync) < `admin`
 (keys, audit, forced imports and syncs, feeds reading a local file or an environment
 variable). 401: no valid key; 403: the role may not.
 
 **Errors** are `application/problem+json` (RFC 9457); `detail` names the bad value.
+
+**Formats.** `phone-number`: a number that may be listed: E.164 (`+31855550101`) or national
+in the API's region (`085 555 0101`), spaces and dashes allowed; it must be a valid number
+(phonenumbers' metadata), and emergency and protected numbers are refused. `phone-prefix`: a
+block of numbers, `+3190055501*` or `0900 5550 1xx`, at least 6 digits after the country
+code, covering no protected number. `date-not-past`: a date (`YYYY-MM-DD`), today (UTC) or
+later: an entry can't end before it was listed. `text-encoding`: a Python codec name
+(`utf-8`, `cp1252`, ...). Anything else is a 422 naming the value.
+
+**Cursors** are positions: pass a page's `next_cursor` back as `cursor`.
 """
 TAGS = [
     {"name": "numbers", "description": "The decision for a number, explained."},
@@ -57,7 +70,11 @@ TAGS = [
     {"name": "bulk", "description": "Import a feed file; export everything."},
     {"name": "allowlist", "description": "Numbers and blocks never screened."},
     {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
-    {"name": "reports", "description": "Reports of scam numbers by subscribers."},
+    {"name": "reports", "description": "Reports of scam numbers by subscribers, and the queue"
+     " of reported numbers to promote or dismiss."},
+    {"name": "activity", "description": "Which listed numbers calls matched, and how often."},
+    {"name": "disputes", "description": "Owners of listed numbers saying they are wrongly"
+     " listed: open, uphold, reject."},
     {"name": "feeds", "description": "Regulator feeds: configuration, run history, sync now."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "audit", "description": "Who changed what, when and why (admin)."},
@@ -88,8 +105,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
-    for module in (numbers, bulk, entries, allowlist, subscribers, reports, feeds, keys, audit,
-                   health):
+    for module in (numbers, bulk, entries, allowlist, subscribers, reports, activity, disputes,
+                   feeds, keys, audit, health):
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)

@@ -24,19 +24,20 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 
 from api.auth import Reader, Writer
 from api.context import Context, get_context
-from api.models import ImportReport, RowProblem
+from api.feed_models import FormatSpec
+from api.models import ImportReport, Region, RowProblem
 from api.problems import Problem
-from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Entry
+from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.errors import ConfigError
 from blocklist.feeds import FORMATS, FeedFormatConfig, ParsedFeed, parse_feed
 from blocklist.feeds.export import record_of
 from blocklist.feeds.screening_feed import FORMAT as SCREENING_FEED
 from blocklist.store.apikeys import Role
 from blocklist.store.catalog import all_entries
-from blocklist.store.reports import REPORTS_SOURCE
 from blocklist.sync.apply import guard_and_apply
 from blocklist.sync.runner import plans_for
 
@@ -45,7 +46,6 @@ Ctx = Annotated[Context, Depends(get_context)]
 SourceQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 MAX_REJECTED_SHOWN = 1000
 EXPORT_BATCH = 1000
-PROTECTED_SOURCES = (MANUAL_SOURCE, REPORTS_SOURCE)
 FeedFormat = Literal["screening-feed/v1", "delimited", "bnetza", "plain"]
 assert set(get_args(FeedFormat)) == set(FORMATS), "keep FeedFormat in step with the parsers"
 _UPLOAD = {"description": "the feed file, as is", "required": True, "content": {
@@ -56,11 +56,14 @@ _UPLOAD = {"description": "the feed file, as is", "required": True, "content": {
 
 def _config(context: Context, config: str | None, overrides: dict[str, Any]) -> FeedFormatConfig:
     try:
-        data = json.loads(config) if config else {}
-    except ValueError as error:
-        raise Problem(422, "invalid-request", f"config is not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise Problem(422, "invalid-request", "config must be a JSON object")
+        spec = FormatSpec.model_validate_json(config or "{}")
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = [str(p) for p in first["loc"]]
+        message = f"config: {'.'.join(where) or 'the JSON'}: {first['msg']}"
+        raise Problem(422, "invalid-request", message, errors=[
+            {"location": ["query", "config", *where], "message": first["msg"]}]) from None
+    data = spec.model_dump(mode="json", exclude_none=True)
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return FeedFormatConfig.from_dict(data, default_region=context.settings.region)
@@ -96,11 +99,11 @@ async def import_entries(
     key: Writer,
     format: Annotated[FeedFormat, Query(description="the file's format")] = "screening-feed/v1",
     source: SourceQuery = None,
-    region: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    region: Annotated[Region | None, Query()] = None,
     category: Category | None = None,
     applies_to: AppliesTo | None = None,
     config: Annotated[str | None, Query(max_length=8000, description=(
-        "the format's options as JSON (FeedFormatConfig: delimited columns, limits, ...)"))]
+        "the format's options as JSON (FormatSpec: delimited columns, limits, ...)"))]
     = None,
     dry_run: bool = False,
     force: Annotated[bool, Query(description="apply even if the guard refuses (admin)")]
@@ -122,9 +125,12 @@ async def import_entries(
     data = await request.body()  # the size cap is enforced by api.limits
     if not data:
         raise Problem(422, "invalid-feed", "the upload is empty")
-    parsed = await run_in_threadpool(
-        parse_feed, data, format, feed_config, plan_for=plans_for(context.settings),
-        today=dt.datetime.now(dt.UTC).date(), added_by=key.name)
+    try:
+        parsed = await run_in_threadpool(
+            parse_feed, data, format, feed_config, plan_for=plans_for(context.settings),
+            today=dt.datetime.now(dt.UTC).date(), added_by=key.name)
+    except ConfigError as error:  # a region without a numbering plan, say
+        raise Problem(422, "invalid-request", f"config: {error}") from None
     report = await run_in_threadpool(_apply, context, parsed, force=force, dry_run=dry_run,
                                      max_removal=max_removal)
     if not dry_run:

@@ -16,8 +16,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from api.auth import Reader, Writer
 from api.context import Context, get_context
 from api.fields import (
-    decode_cursor,
-    encode_cursor,
+    ENTRY_CURSOR_PATTERN,
+    KEY_PATTERN,
+    SOURCE_PATTERN,
+    entry_after,
+    entry_cursor,
     entry_out,
     label,
     read_entry_key,
@@ -32,8 +35,8 @@ from blocklist.values import replace
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"])
 Ctx = Annotated[Context, Depends(get_context)]
-SourceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", examples=["manual"])]
-KeyText = Annotated[str, Path(max_length=20, examples=["+31855550101", "+319005550*"],
+SourceId = Annotated[str, Path(pattern=SOURCE_PATTERN, examples=["manual"])]
+KeyText = Annotated[str, Path(pattern=KEY_PATTERN, examples=["+31855550101", "+319005550*"],
                               description="`+` and digits; a block ends in `*`")]
 
 
@@ -53,19 +56,19 @@ def _manual_only(source: str, key: tuple[str, bool]) -> None:
 def list_entries(
     context: Ctx,
     _key: Reader,
-    source: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = None,
+    source: Annotated[str | None, Query(pattern=SOURCE_PATTERN)] = None,
     category: Category | None = None,
     number_prefix: Annotated[str | None, Query(
         pattern=r"^\+?\d{1,15}$", description="international digits the key starts with",
         examples=["+3185"])] = None,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[str | None, Query(
+        pattern=ENTRY_CURSOR_PATTERN, examples=["manual/+31855550101"],
+        description="the `next_cursor` of the previous page: the source and key it ended"
+                    " with")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EntryPage:
     """Entries ordered by source and key, filtered; follow `next_cursor` for more."""
-    after: tuple[str, str, bool] | None = None
-    if cursor is not None:
-        position = decode_cursor(cursor, 3)
-        after = (str(position[0]), str(position[1]), bool(position[2]))
+    after = entry_after(cursor) if cursor is not None else None
     wanted_digits = number_prefix.lstrip("+") if number_prefix else None
     sources = [source] if source is not None else None
 
@@ -81,7 +84,7 @@ def list_entries(
     page = heapq.nsmallest(limit + 1, matching, key=order)
     more = len(page) > limit
     page = page[:limit]
-    next_cursor = encode_cursor(order(page[-1])) if more else None
+    next_cursor = entry_cursor(order(page[-1])) if more else None
     return EntryPage(entries=[entry_out(e) for e in page], next_cursor=next_cursor)
 
 
@@ -91,9 +94,6 @@ def list_entries(
 def create_entry(body: EntryCreate, context: Ctx, key: Writer, response: Response) -> EntryOut:
     """List a number or a block by hand (source `manual`)."""
     entry_key = read_entry_key(context.plan, body.number, body.prefix)
-    if _find(context, MANUAL_SOURCE, entry_key) is not None:
-        raise Problem(409, "conflict", f"a manual entry for {label(entry_key)} exists;"
-                      " change it with PATCH")
     today = dt.datetime.now(dt.UTC).date()
     entry = Entry(
         key=entry_key[0], is_prefix=entry_key[1], category=body.category,
@@ -101,7 +101,9 @@ def create_entry(body: EntryCreate, context: Ctx, key: Writer, response: Respons
         source=MANUAL_SOURCE, reference=body.reference, reason=body.reason,
         listed_at=today, valid_until=body.valid_until, added_by=key.name,
     )
-    context.store.add_entries([entry])
+    if not context.store.add_new_entry(entry):  # atomic: two creates give one 201, one 409
+        raise Problem(409, "conflict", f"a manual entry for {label(entry_key)} exists;"
+                      " change it with PATCH")
     context.audit(key, "entry.create", entry.label, entry_out(entry).model_dump(mode="json"),
                   body.reason)
     response.headers["Location"] = f"/v1/entries/{MANUAL_SOURCE}/{entry.label}"

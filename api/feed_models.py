@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints
 
-from api.models import Out, RowProblem
+from api.models import Out, Region, RowProblem
 from blocklist.entries import AppliesTo, Category
 
 FeedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -29,38 +29,132 @@ _EXAMPLE: dict[str, Any] = {
 }
 
 
-class FeedSpec(BaseModel):
-    """A feed's configuration (`PUT /v1/feeds/{feed_id}` replaces it whole)."""
+_H = "[0-9A-Fa-f]{1,4}"
+IPV6 = "|".join((  # RFC 3986's IPv6address, without an embedded IPv4 address
+    f"(?:{_H}:){{7}}{_H}", f"(?:{_H}:){{1,7}}:", f"(?:{_H}:){{1,6}}:{_H}",
+    f"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}", f"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+    f"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}", f"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+    f"{_H}:(?::{_H}){{1,6}}", f":(?:(?::{_H}){{1,7}}|:)"))
+URL_PATTERN = (rf"^https?://(?:[A-Za-z0-9._~-]+|\[(?:{IPV6})\])(?::[0-9]{{1,5}})?"
+               r"(?:[/?#][!-~]*)?$")
+TEXT_ENCODING = "text-encoding"  # a custom OpenAPI format: a Python codec name
+RecordField = Literal["number", "prefix", "range_start", "range_end", "category",
+                      "applies_to", "reason", "reference", "listed_at", "valid_until"]
+def _json_number(value: object) -> object:
+    # JSON Schema's integer includes 1.0; pydantic's strict int does not, and its lax int
+    # also takes "1" and true, which the schema does not.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a whole number, not {value!r:.40}")
+    return value
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        _EXAMPLE,
-        {"url": "https://www.bundesnetzagentur.de/massnahmen.csv", "format": "bnetza",
-         "region": "DE", "interval_s": 86400, "shadow": True},
-    ]})
 
-    id: FeedId | None = Field(None, description="the path's id, if given at all")
-    url: str | None = Field(None, description="http:// or https://; exactly one of url, path")
-    path: str | None = Field(None, description="a file on the API's host (admin role)")
-    format: FeedFormat
-    region: str | None = Field(None, description="for national numbers; default the API's")
+# Bounds first: after the validator pydantic would write them as `ge`/`le`, not JSON Schema.
+_NUMBER = BeforeValidator(_json_number)
+Count = Annotated[int, Field(ge=1), _NUMBER]
+Encoding = Annotated[str, Field(min_length=1, max_length=40,
+                                json_schema_extra={"format": TEXT_ENCODING})]
+Word = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LimitsSpec(Section):
+    """Per-feed limits; each a whole number above 0."""
+
+    min_prefix_digits: Count | None = None
+    max_range_numbers: Count | None = None
+    max_range_prefixes: Count | None = None
+
+
+class DelimitedSpec(Section):
+    """CSV/TSV options (`blocklist.feeds.config.DelimitedFormat`)."""
+
+    delimiter: Literal["auto", ",", ";", "\t", "|"] | None = None
+    encoding: Encoding | None = None
+    fallback_encoding: Encoding | None = None
+    columns: dict[str, RecordField] | None = Field(
+        None, description="header name (any case) -> record field")
+    date_format: Annotated[str, StringConstraints(max_length=100)] | None = None
+    separators: list[Word] | None = None
+    range_words: list[Word] | None = None
+
+
+class BnetzaSpec(Section):
+    valid_for_years: Annotated[int, Field(ge=1, le=10), _NUMBER] | None = None
+
+
+class Formatting(Section):
+    """How to read a feed file (`blocklist.feeds.FeedFormatConfig`), but its source."""
+
+    region: Region | None = Field(None, description="for national numbers; default the API's")
     mode: Literal["snapshot", "delta"] | None = None
     category: Category | None = Field(None, description="for rows that don't say; default"
                                       " revoked")
     applies_to: AppliesTo | None = None
-    interval_s: float | None = Field(None, description="seconds between syncs (1 .. 366 days)")
-    auth_header: str | None = Field(None, description="the header to send, e.g. Authorization")
-    auth_env: str | None = Field(None, description="the environment variable holding the"
-                                 " header's value (admin role); the value is never stored")
-    timeout_s: float | None = None
-    max_bytes: int | None = Field(None, description="the body cap, after decompression")
-    retries: int | None = None
-    max_removal_ratio: float | None = Field(None, description="the guard: the largest share"
-                                            " of the list one sync may remove")
+    limits: LimitsSpec | None = Field(None, examples=[{"min_prefix_digits": 6}])
+    delimited: DelimitedSpec | None = Field(None, examples=[{"delimiter": ";"}])
+    bnetza: BnetzaSpec | None = Field(None, examples=[{"valid_for_years": 1}])
+
+
+class FormatSpec(Formatting):
+    """How to read an imported file: `POST /v1/entries/import`'s `config` (JSON)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"delimited": {"delimiter": ";", "columns": {"nummer": "number"}}}]})
+
+    source: FeedId | None = None
+
+
+def _present(name: str, kind: str = "string") -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"type": kind}}}
+
+
+class FeedSpec(Formatting):
+    """A feed's configuration (`PUT /v1/feeds/{feed_id}` replaces it whole)."""
+
+    # Rules across fields, as FeedConfig.from_dict applies them: exactly one of url and
+    # path; auth_header and auth_env together or not at all.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [
+            _EXAMPLE,
+            {"url": "https://www.bundesnetzagentur.de/massnahmen.csv", "format": "bnetza",
+             "region": "DE", "interval_s": 86400, "shadow": True},
+        ],
+        "allOf": [
+            {"oneOf": [_present("url"), _present("path")]},
+            {"anyOf": [
+                {"required": ["auth_header", "auth_env"], "properties": {
+                    "auth_header": {"type": "string"}, "auth_env": {"type": "string"}}},
+                {"properties": {"auth_header": {"type": "null"}, "auth_env": {"type": "null"}}},
+            ]},
+        ],
+    })
+
+    id: FeedId | None = Field(None, description="the path's id, if given at all")
+    url: Annotated[str, StringConstraints(
+        max_length=2000, pattern=URL_PATTERN,
+    )] | None = Field(None, description="http:// or https://; exactly one of url, path")
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)] | None = Field(
+        None, description="a file on the API's host (admin role)")
+    format: FeedFormat
+    interval_s: float | None = Field(None, strict=True, ge=1, le=366 * 86400,
+                                     description="seconds between syncs (1 .. 366 days)")
+    auth_header: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = (
+        Field(None, description="the header to send, e.g. Authorization"))
+    auth_env: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")] | None = Field(
+        None, description="the environment variable holding the header's value (admin"
+                          " role); the value is never stored")
+    timeout_s: float | None = Field(None, strict=True, ge=0.1, le=3600)
+    max_bytes: Annotated[int, Field(ge=1, le=1 << 40), _NUMBER] | None = Field(None,
+                                  description="the body cap, after decompression")
+    retries: Annotated[int, Field(ge=0, le=10), _NUMBER] | None = None
+    max_removal_ratio: float | None = Field(None, strict=True, ge=0, le=1, description=(
+        "the guard: the largest share of the list one sync may remove"))
     shadow: StrictBool | None = Field(None, description="match and count, change no action")
     enabled: StrictBool | None = Field(None, description="synced on its interval")
-    limits: dict[str, Any] | None = Field(None, examples=[{"min_prefix_digits": 6}])
-    delimited: dict[str, Any] | None = Field(None, examples=[{"delimiter": ";"}])
-    bnetza: dict[str, Any] | None = Field(None, examples=[{"valid_for_years": 1}])
 
 
 class FeedRunOut(Out):

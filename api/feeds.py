@@ -4,7 +4,10 @@ A feed's configuration is checked by `FeedConfig.from_dict` (the rules of the CL
 feeds file); a bad one is a 422 naming the field. Two fields need the admin role: `path` (a
 file on the API's host) and `auth_env` (the name of an environment variable of the API
 process whose value is sent to the feed's URL), since either would let a write key read what
-the host holds. The header's value itself is never stored or returned.
+the host holds. The header's value itself is never stored or returned. For the same reason a
+write key's feed URL must lead to a public address: a host that is or resolves to a
+loopback, private or link-local address is refused (403) unless it is in
+CALLSCREEN_FEED_ALLOWED_HOSTS; the download checks every connection again.
 
 A sync runs in a worker thread (download, parse and apply block) under the feed's Redis lock:
 409 while another process syncs it. Its answer is the run, whatever the outcome (`refused`
@@ -19,6 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -43,6 +47,7 @@ from blocklist.store import feeds as feed_store
 from blocklist.store.apikeys import ApiKey, Role
 from blocklist.sync import manage
 from blocklist.sync.config import FORMAT_KEYS, SYNC_KEYS, FeedConfig
+from blocklist.sync.download import non_public
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 Ctx = Annotated[Context, Depends(get_context)]
@@ -97,6 +102,23 @@ def _stored(context: Context, feed_id: str) -> dict[str, Any]:
     return raw
 
 
+def _public_url_only(context: Context, key: ApiKey, url: str) -> None:
+    """Refuse (403) a URL whose host is or resolves to a loopback, private or link-local
+    address, unless the host is in CALLSCREEN_FEED_ALLOWED_HOSTS (the caller is no admin).
+    The download checks again, at every connection (`blocklist.sync.download`)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host in context.settings.feed_allowed_hosts:
+        return
+    found = non_public(host)
+    if found is not None:
+        address, kind = found
+        message = (f"url host {host!r} is a {kind} address ({address}); a feed may point there"
+                   " only with an admin key, or with the host in"
+                   f" CALLSCREEN_FEED_ALLOWED_HOSTS (key {key.id} has {key.role.value})")
+        raise Problem(403, "forbidden", message,
+                      errors=[{"location": ["body", "url"], "message": message}])
+
+
 def _needs_admin(key: ApiKey, what: str) -> None:
     if not key.role.allows(Role.ADMIN):
         raise Problem(403, "forbidden", f"{what} needs the admin role; key {key.id} has"
@@ -120,6 +142,9 @@ def read_feed(feed_id: FeedIdPath, context: Ctx, _key: Reader) -> FeedOut:
 
 @router.put("/{feed_id}", summary="Create or replace a feed", response_model=FeedOut,
             responses={201: {"description": "created", "model": FeedOut},
+                       409: {"description": "the body's id is not the path's"},
+                       403: {"description": "path, auth_env or a non-public url host need"
+                                            " the admin role"},
                        422: {"description": "the configuration breaks a rule (`errors` names"
                                             " the field)"}})
 def put_feed(feed_id: FeedIdPath, body: FeedSpec, context: Ctx, key: Writer,
@@ -127,7 +152,8 @@ def put_feed(feed_id: FeedIdPath, body: FeedSpec, context: Ctx, key: Writer,
     """Store the feed's whole configuration; the scheduler picks it up on its next tick."""
     data = body.model_dump(mode="json", exclude_none=True)
     if data.setdefault("id", feed_id) != feed_id:
-        raise Problem(422, "invalid-request", f"body id {data['id']!r} is not the path's"
+        # 409, not 422: the body is a valid configuration, of another feed than the path's.
+        raise Problem(409, "conflict", f"body id {data['id']!r} is not the path's"
                       f" {feed_id!r}", errors=[{"location": ["body", "id"],
                                                 "message": "differs from the path"}])
     for name in ADMIN_FIELDS:
@@ -137,6 +163,8 @@ def put_feed(feed_id: FeedIdPath, body: FeedSpec, context: Ctx, key: Writer,
         config = FeedConfig.from_dict(data, default_region=context.settings.region)
     except (ConfigError, TypeError, ValueError) as error:
         raise _config_problem(error) from None
+    if config.url is not None and not key.role.allows(Role.ADMIN):
+        _public_url_only(context, key, config.url)
     existed = feed_store.config(context.store, feed_id) is not None
     feed_store.save_config(context.store, feed_id, config.as_dict())
     context.audit(key, "feed.replace" if existed else "feed.create", feed_id,

@@ -1,18 +1,15 @@
 """Reading numbers, keys and cursors from requests, and writing entries into responses.
 
 Numbers go through `NumberPlan.parse_exact` / `parse_prefix` (the rules every importer
-follows): a bad one is a 422 problem naming the field and why. Cursors are opaque to
-clients: URL-safe base64 of a small JSON array.
+follows): a bad one is a 422 problem naming the field and why. A cursor is the position
+after which the next page starts: the last key of a page (`+31205550199`), with its source for
+entries (`manual/+31855550101`); clients pass `next_cursor` back as it is.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from api.models import EntryOut
 from api.problems import Problem, field_problem
@@ -22,6 +19,14 @@ from blocklist.numbers import NumberPlan, digits
 
 EntryKey = tuple[str, bool]
 _KEY = re.compile(r"\+?(\d{2,15})(\*?)")
+KEY_PATTERN = r"^\+?\d{2,15}\*?$"  # an entry key in a path, as `read_path_key` reads it
+SOURCE_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Cursors are positions, readable and checkable: the last key of the previous page (and its
+# source, for entries). Any key is a position, listed or not; what follows it is the page.
+KEY_CURSOR_PATTERN = r"^\+\d{1,15}\*?$"
+ENTRY_CURSOR_PATTERN = r"^[A-Za-z0-9_.-]{1,64}/\+\d{1,15}\*?$"
+_KEY_CURSOR = re.compile(r"\+(\d{1,15})(\*?)")
+_SOURCE = re.compile(SOURCE_PATTERN[1:-1])
 
 
 def label(key: EntryKey) -> str:
@@ -76,19 +81,30 @@ def read_path_key(text: str, location: str = "key") -> EntryKey:
     return match.group(1), bool(match.group(2))
 
 
-def encode_cursor(position: Sequence[Any]) -> str:
-    raw = json.dumps(list(position), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def key_after(cursor: str) -> EntryKey:
+    """The entry key an allowlist cursor (`+31205550199`, `+3120555*`) names; the query
+    parameter's pattern already refused anything else."""
+    match = _KEY_CURSOR.fullmatch(cursor)
+    if match is None:
+        raise _bad_cursor(cursor)
+    return match.group(1), bool(match.group(2))
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
-    """The position a cursor names; a 422 problem for anything we did not hand out."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError):
-        position = None
-    if not isinstance(position, list) or len(position) != length:
-        raise Problem(422, "invalid-request", f"cursor {cursor[:80]!r} is not one we handed out",
-                      errors=[{"location": ["query", "cursor"], "message": "unknown cursor"}])
-    return position
+def entry_after(cursor: str) -> tuple[str, str, bool]:
+    """The (source, key digits, is block) position an entry cursor names:
+    `manual/+31855550101`, the path of the last entry of the previous page."""
+    source, _, key = cursor.partition("/")
+    if not _SOURCE.fullmatch(source):
+        raise _bad_cursor(cursor)
+    digits_, is_prefix = key_after(key)
+    return source, digits_, is_prefix
+
+
+def entry_cursor(position: tuple[str, str, bool]) -> str:
+    return f"{position[0]}/{label((position[1], position[2]))}"
+
+
+def _bad_cursor(cursor: str) -> Problem:
+    message = f"cursor {cursor[:80]!r} is not a position: pass a next_cursor back as it is"
+    return Problem(422, "invalid-request", message,
+                   errors=[{"location": ["query", "cursor"], "message": message}])

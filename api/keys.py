@@ -1,4 +1,5 @@
-"""`/v1/keys`: API keys, for admins (the same as `callscreen keys`). A new key is shown once."""
+"""`/v1/keys`: API keys, for admins (the same as `callscreen keys`). A new key is shown once;
+a key can't revoke itself."""
 
 from __future__ import annotations
 
@@ -34,9 +35,15 @@ def make_key(body: KeyCreate, context: Ctx, key: Admin) -> KeyCreated:
 
 
 @router.delete("/{key_id}", status_code=204, summary="Revoke an API key",
-               responses={404: {"description": "no such key"}})
+               responses={404: {"description": "no such key"},
+                          409: {"description": "the key making the request"}})
 def drop_key(key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")], context: Ctx,
              key: Admin) -> Response:
+    """Revoke another key. A key can't revoke itself (an admin locking themselves out):
+    revoke it with another admin key, or `callscreen keys revoke`."""
+    if key_id == key.id:
+        raise Problem(409, "conflict", f"key {key_id} is the one making this request; revoke"
+                      " it with another admin key or `callscreen keys revoke`")
     revoked = revoke_key(context.store, key_id)
     if revoked is None:
         raise Problem(404, "not-found", f"no API key {key_id!r}")

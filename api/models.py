@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     model_validator,
 )
@@ -24,8 +27,30 @@ from blocklist.entries import Action, AppliesTo, Category, Direction, Mode
 from blocklist.store.apikeys import Role
 
 Text = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")]
-NumberText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Custom OpenAPI formats (the description of `create_app` says what they accept): whether
+# text is a valid phone number depends on the numbering plan, which no pattern can say.
+PHONE_NUMBER = "phone-number"
+PHONE_PREFIX = "phone-prefix"
+NumberText = Annotated[str, StringConstraints(min_length=1, max_length=64),
+                      Field(json_schema_extra={"format": PHONE_NUMBER})]
+PrefixText = Annotated[str, StringConstraints(min_length=1, max_length=64),
+                       Field(json_schema_extra={"format": PHONE_PREFIX})]
+# Exactly one of `number` and `prefix` (a body's model validator checks it; this says it).
+ONE_KEY: list[JsonValue] = [{"required": [name], "properties": {name: {"type": "string"}}}
+                             for name in ("number", "prefix")]
 Language = Literal["en", "nl"]
+REGION_CODES = sorted(phonenumbers.SUPPORTED_REGIONS)  # the numbering plans we can read
+
+
+def _known_region(value: str) -> str:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a region code with a numbering plan (ISO 3166"
+                         " alpha-2, upper case: NL, DE, ...)")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_known_region),
+                  Field(json_schema_extra={"enum": REGION_CODES})]
 
 
 def _iso_date_text(value: object) -> object:
@@ -34,7 +59,10 @@ def _iso_date_text(value: object) -> object:
     return value
 
 
+DATE_NOT_PAST = "date-not-past"  # a custom format: YYYY-MM-DD, today (UTC) or later
 Day = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+Until = Annotated[dt.date, BeforeValidator(_iso_date_text),
+                  Field(json_schema_extra={"format": DATE_NOT_PAST})]
 
 
 class Body(BaseModel):
@@ -75,15 +103,15 @@ class EntryCreate(Body):
         {"number": "+31 85 555 0101", "category": "fraud", "reason": "fake Microsoft helpdesk",
          "reference": "TICKET-4711", "valid_until": "2027-10-30"},
         {"prefix": "0900 5550 1xx", "category": "revoked", "applies_to": "both"},
-    ]})
+    ], "oneOf": ONE_KEY})
 
     number: NumberText | None = Field(None, description="E.164, or national in the region")
-    prefix: NumberText | None = Field(None, description="a block: `0900 5550 1xx`, `+3190055501*`")
+    prefix: PrefixText | None = Field(None, description="a block: `0900 5550 1xx`, `+3190055501*`")
     category: Category
     applies_to: AppliesTo | None = Field(None, description="default: caller for dno, else both")
     reason: Text = ""
     reference: Text = ""
-    valid_until: Day | None = Field(None, description="the last day the entry applies")
+    valid_until: Until | None = Field(None, description="the last day the entry applies")
 
     @model_validator(mode="after")
     def _one_key(self) -> EntryCreate:
@@ -103,7 +131,7 @@ class EntryChange(Body):
     applies_to: AppliesTo | None = None
     reason: Text | None = None
     reference: Text | None = None
-    valid_until: Day | None = None
+    valid_until: Until | None = None
 
 
 class RowProblem(Out):
@@ -146,6 +174,16 @@ class MatchOut(Out):
     valid_until: dt.date | None
 
 
+class OpenDispute(Out):
+    """An open dispute about the number (`/v1/disputes`)."""
+
+    id: int
+    contact: str
+    text: str
+    opened_at: dt.datetime
+    opened_by: str
+
+
 class Explanation(Out):
     """What the call path would decide for this number now, and why."""
 
@@ -156,7 +194,7 @@ class Explanation(Out):
          "prompt": "callscreen/en/block-outbound",
          "matched": {"key": "+31855550101", "kind": "number", "caller": "fraud",
                      "callee": "fraud", "shadow": False, "valid_until": None},
-         "shadow_matches": [], "entries": []},
+         "shadow_matches": [], "entries": [], "disputes": []},
     ]})
 
     input: str
@@ -171,6 +209,7 @@ class Explanation(Out):
     matched: MatchOut | None
     shadow_matches: list[MatchOut]
     entries: list[EntryOut] = Field(description="every entry matching the number, any source")
+    disputes: list[OpenDispute] = Field([], description="open disputes about the number")
 
 
 # -- allowlist and subscribers -------------------------------------------------------------
@@ -179,10 +218,10 @@ class Explanation(Out):
 class AllowCreate(Body):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"number": "+31 20 555 0199", "reason": "bank's fraud line, wrongly reported"},
-    ]})
+    ], "oneOf": ONE_KEY})
 
     number: NumberText | None = None
-    prefix: NumberText | None = None
+    prefix: PrefixText | None = None
     reason: Text = ""
 
     @model_validator(mode="after")

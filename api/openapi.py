@@ -7,7 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
+from api.feed_models import FormatSpec
 from api.problems import MEDIA_TYPE
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -36,11 +38,29 @@ _COMMON = {
     "503": "the blocklist store did not answer",
 }
 _PUBLIC = {"401", "403"}
+# Query parameters that carry JSON: described by their model, as OpenAPI's `content`.
+JSON_QUERY: dict[tuple[str, str, str], type[BaseModel]] = {
+    ("/v1/entries/import", "post", "config"): FormatSpec,
+}
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _describe_json_queries(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    for (path, method, name), model in JSON_QUERY.items():
+        described = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(described.pop("$defs", {}))
+        components[model.__name__] = described
+        for parameter in paths[path][method].get("parameters", []):
+            if parameter["name"] == name and parameter["in"] == "query":
+                description = parameter["schema"].get("description", "")
+                del parameter["schema"]
+                parameter["description"] = description
+                parameter["content"] = {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
 
 
 def install(app: FastAPI) -> None:
@@ -55,6 +75,7 @@ def install(app: FastAPI) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         components["Problem"] = PROBLEM_SCHEMA
+        _describe_json_queries(schema["paths"], components)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})

@@ -5,10 +5,14 @@ same for every problem of that kind), `status`, `detail` (this occurrence, namin
 value) and `instance` (the request path). Validation problems add `errors`: one
 `{"location": [...], "message": ...}` per bad field.
 
+A 405 carries `Allow` with every method the path has (Starlette's names only the first
+route's, and FastAPI makes a route per method).
+
 How errors map:
 
     Problem                    as raised by a handler
     RequestValidationError     422 invalid-request (bad JSON, wrong types, unknown fields)
+    a body that can't be read  422 invalid-request (not UTF-8, ...: FastAPI's 400)
     ProtectedNumberError       422 protected-number
     InvalidNumberError         422 invalid-number
     InvalidEntryError          422 invalid-entry
@@ -16,6 +20,7 @@ How errors map:
     FeedError                  422 invalid-feed
     NotDurableError            503 write-not-durable (written to the primary, too few replicas
                                confirmed it: it may be lost in a failover; check and repeat)
+    StoreCommandError          500 store-error (Redis refused a command: a bug, logged)
     StoreError                 503 store-unavailable (the detail does not leak Redis' text)
     HTTPException              its status (404 not-found, 405 method-not-allowed, ...)
     anything else              500 internal-error (logged, never shown)
@@ -24,6 +29,7 @@ How errors map:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,11 +44,13 @@ from blocklist.errors import (
     InvalidNumberError,
     NotDurableError,
     ProtectedNumberError,
+    StoreCommandError,
     StoreError,
     SyncRefusedError,
 )
 
 MEDIA_TYPE = "application/problem+json"
+_TEMPLATE_PARAM = re.compile(r"\\\{[a-z_]+\\\}")  # `{name}` in a path template, escaped
 log = logging.getLogger("callscreen.api")
 
 TITLES = {
@@ -61,6 +69,7 @@ TITLES = {
     "unsupported-media-type": "Unsupported media type",
     "store-unavailable": "The blocklist store is unavailable",
     "write-not-durable": "The write may not be durable",
+    "store-error": "The blocklist store refused a command",
     "internal-error": "Internal error",
 }
 _SLUG_BY_STATUS = {400: "invalid-request", 401: "unauthorized", 403: "forbidden",
@@ -102,11 +111,37 @@ def field_problem(location: Sequence[str | int], error: Exception) -> Problem:
     return Problem(422, slug, message, errors=[{"location": list(location), "message": message}])
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI description gives the request's path, sorted (empty for a
+    path it does not describe)."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "methods_by_path", None)
+    if table is None:
+        table = app.state.methods_by_path = [
+            (re.compile("^" + _TEMPLATE_PARAM.sub("[^/]+", re.escape(path)) + "$"),
+             sorted(method.upper() for method in operations))
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+    path = request.url.path
+    return next((methods for pattern, methods in table if pattern.match(path)), [])
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8: byte 0x{error.object[error.start]:02x} at {error.start}"
+    return type(error).__name__
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for error in exc.errors():
         location = [p for p in error.get("loc", ()) if isinstance(p, str | int)]
-        out.append({"location": location, "message": str(error.get("msg", "invalid"))})
+        message = str(error.get("msg", "invalid"))
+        given = error.get("input")
+        if isinstance(given, str | int | float) and not isinstance(given, bool):
+            message += f", not {given!r:.80}"  # name the bad value (cut: it may be long)
+        out.append({"location": location, "message": message})
     return out
 
 
@@ -128,10 +163,18 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI's "error parsing the body" (a body that is not UTF-8, say): the same
+            # 422 as a body that is not JSON, naming why.
+            message = f"body: can't be read as JSON ({_reason(exc.__cause__)})"
+            return problem_response(request, 422, "invalid-request", message,
+                                    errors=[{"location": ["body"], "message": message}])
         slug = _SLUG_BY_STATUS.get(exc.status_code, "invalid-request")
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(slug, slug)
-        return problem_response(request, exc.status_code, slug, detail,
-                                headers=dict(exc.headers) if exc.headers else None)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+        return problem_response(request, exc.status_code, slug, detail, headers=headers or None)
 
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, SyncRefusedError):
@@ -143,6 +186,11 @@ def install(app: FastAPI) -> None:
 
     async def on_store(request: Request, exc: Exception) -> JSONResponse:
         route = getattr(request.scope.get("route"), "path", "unmatched")
+        if isinstance(exc, StoreCommandError):
+            log.error("store refused a command on %s: %s", route, exc)
+            return problem_response(request, 500, "store-error",
+                                    "the blocklist store refused a command this request made"
+                                    " (a bug: it is logged); trying again will not help")
         log.warning("store error on %s: %s", route, exc)
         return problem_response(request, 503, "store-unavailable",
                                 "the blocklist store did not answer; try again",
@@ -168,4 +216,5 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, on_domain)
     app.add_exception_handler(StoreError, on_store)
     app.add_exception_handler(NotDurableError, on_not_durable)
+    app.add_exception_handler(StoreCommandError, on_store)
     app.add_exception_handler(Exception, on_anything)

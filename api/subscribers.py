@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Path, Response
 from api.auth import Reader, Writer
 from api.context import Context, get_context
 from api.fields import read_number
-from api.models import PersonalAllow, SubscriberChange, SubscriberOut
+from api.models import PHONE_NUMBER, PersonalAllow, SubscriberChange, SubscriberOut
 from api.problems import Problem
 
 router = APIRouter(prefix="/v1/subscribers", tags=["subscribers"])
 Ctx = Annotated[Context, Depends(get_context)]
-Number = Annotated[str, Path(max_length=64, examples=["+31612345678"])]
+Number = Annotated[str, Path(max_length=64, examples=["+31612345678"],
+                             json_schema_extra={"format": PHONE_NUMBER})]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "no settings for this subscriber"}}
 

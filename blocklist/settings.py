@@ -10,6 +10,7 @@ command, server and script asks it for the URL to use (like arq's `RedisSettings
 from __future__ import annotations
 
 import os
+import re
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
@@ -249,6 +250,9 @@ class Settings:
     embedded_redis_port: int = 6380
     log_numbers: str = "hash"
     log_level: str = "INFO"
+    # The FastAGI server's activity counts (hits per listed number) go to the store this
+    # often; a crash loses at most this much of them, and a call never waits for it.
+    activity_flush_s: float = 5.0
     # Reports (admin API): this many distinct reporters within the window list a number as
     # `suspected` for `report_listing_days`. At least 2, so one reporter can't list alone.
     report_threshold: int = 3
@@ -260,7 +264,8 @@ class Settings:
     feed_sync: bool = True  # the API process runs the feed scheduler
     read_urls: tuple[str, ...] = ()  # the call path's read endpoints, in order of preference
     min_replicas_ack: int | None = None  # replicas that must have a write; None: 1 if any
-
+    # Feed hosts that may resolve to loopback/private/link-local addresses (lower case).
+    feed_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def redis(self) -> RedisLocation:
@@ -383,6 +388,7 @@ class Settings:
             embedded_redis_port=whole("EMBEDDED_REDIS_PORT", 6380, 1, 65535),
             log_numbers=choice("LOG_NUMBERS", "hash", ("hash", "plain", "none")),
             log_level=choice("LOG_LEVEL", "info", LOG_LEVELS).upper(),
+            activity_flush_s=number("ACTIVITY_FLUSH_S", 5, 0.5, 300),
             report_threshold=whole("REPORT_THRESHOLD", 3, 2, 1_000_000),
             report_window_s=number("REPORT_WINDOW_HOURS", 168, 1, 8760) * 3600,
             report_listing_days=whole("REPORT_LISTING_DAYS", 30, 1, 3650),
@@ -394,6 +400,7 @@ class Settings:
             min_replicas_ack=(
                 None if min_ack is None else whole("MIN_REPLICAS_ACK", 1, 0, 100)
             ),
+            feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
         )
 
 
@@ -411,3 +418,12 @@ def _without_password(url: str) -> str:
         scheme, sep, _ = head.partition("://")
         url = f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"
     return url + question + query
+
+
+def _host_names(raw: str | None) -> tuple[str, ...]:
+    """CALLSCREEN_FEED_ALLOWED_HOSTS: comma-separated host names (or IP addresses)."""
+    names = [n.strip().lower().rstrip(".") for n in (raw or "").split(",") if n.strip()]
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9_.:-]+", name):
+            raise ConfigError(f"CALLSCREEN_FEED_ALLOWED_HOSTS: {name!r} is not a host name")
+    return tuple(names)

@@ -31,6 +31,7 @@ import redis
 from blocklist.entries import Entry, Mode, Provenance, SubscriberSettings
 from blocklist.store import explanations, sources, subscribers
 from blocklist.store.apply_lock import APPLY_LOCK_S, ApplyLock
+from blocklist.store.bulk import split
 from blocklist.store.changes import apply_delta
 from blocklist.store.connection import client_for, primary_address
 from blocklist.store.durability import Durability
@@ -131,6 +132,27 @@ class Store:
                 apply_delta(self.redis, self.keys, lease, source, adds, ())
         self.confirm_durable("the added entries")
         return sum(g.count for g in by_source.values())
+
+    def add_new_entry(self, entry: Entry) -> bool:
+        """Add `entry` unless its source already lists its key: then False, and nothing
+        changes. The check and the write happen under the apply lock, which every write to
+        the entries holds, so of two processes creating the same entry at once exactly one
+        gets True (a check, then a separate write, would let the last one win silently)."""
+        adds = EntriesByBucket()
+        adds.add(entry)
+        bucket_id, field = split(entry.key)
+        source_keys = self.keys.source(entry.source)
+        with self.apply_lock.hold() as lease, translated_errors(f"add entry {entry.label}"):
+            if entry.is_prefix:
+                listed = entry.key in sources.read_state(
+                    self.redis, source_keys, (), [entry.key]).prefixes
+            else:
+                listed = field in sources.read_state(
+                    self.redis, source_keys, [bucket_id], ()).numbers.get(bucket_id, {})
+            if listed:
+                return False
+            apply_delta(self.redis, self.keys, lease, entry.source, adds, ())
+        return True
 
     def remove_entries(self, source: str, keys: Iterable[EntryKey]) -> int:
         """Remove a source's entries; the merged listing falls back to other sources.

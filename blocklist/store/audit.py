@@ -11,6 +11,7 @@ newest first, with filters and a cursor (the id of the last event seen).
 Actions are dotted nouns and verbs: `entry.create`, `entry.update`, `entry.delete`,
 `entries.import`, `allowlist.add`, `allowlist.remove`, `subscriber.set`, `subscriber.delete`,
 `subscriber.allow`, `subscriber.disallow`, `key.create`, `key.revoke`, `report.listed`,
+`report.promote`, `report.dismiss`, `dispute.open`, `dispute.uphold`, `dispute.reject`,
 `feed.*` (the feed sync's own).
 """
 
@@ -31,6 +32,8 @@ MAX_TEXT = 500  # actor, action, target and reason are cut here; the detail JSON
 MAX_DETAIL = 8192
 _SCAN_BATCH = 500
 STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_ID_PART = 2**64 - 1  # each half of a stream id is an unsigned 64-bit integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,11 @@ def record(
     with translated_errors("append to the audit trail"):
         return str(store.redis.xadd(store.keys.audit, fields, maxlen=max_events,
                                     approximate=True))
+
+
+def _millis(moment: dt.datetime) -> int:
+    """Milliseconds since the epoch; any aware datetime (no OverflowError at year 1)."""
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
 
 
 def _order(event_id: str) -> tuple[int, int]:
@@ -113,17 +121,21 @@ def events(
     `action` matches exactly or as a dotted prefix (`entry` matches `entry.create`);
     `cursor` is the id of the last event of the previous page.
     """
-    if cursor is not None and not STREAM_ID.fullmatch(cursor):
-        raise ValueError(f"cursor {cursor!r} is not an audit event id")
+    if cursor is not None:
+        if not STREAM_ID.fullmatch(cursor) or max(_order(cursor)) > MAX_ID_PART:
+            raise ValueError(f"cursor {cursor[:80]!r} is not an audit event id"
+                             " (MILLISECONDS-SEQUENCE, each at most 2**64-1)")
+        if _order(cursor) == (0, 0):
+            return [], None  # nothing is older than the first possible id
     high = "+"
     if until is not None:
-        until_ms = int(until.timestamp() * 1000)
+        until_ms = _millis(until)
         if until_ms < 0:
             return [], None  # before the first possible event
         high = f"{until_ms}-18446744073709551615"
     if cursor is not None and (high == "+" or _order(cursor) <= _order(high)):
         high = f"({cursor}"
-    low = f"{max(0, int(since.timestamp() * 1000))}-0" if since is not None else "-"
+    low = f"{max(0, _millis(since))}-0" if since is not None else "-"
     found: list[AuditEvent] = []
     with translated_errors("read the audit trail"):
         while len(found) < limit:

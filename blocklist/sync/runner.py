@@ -120,6 +120,7 @@ def _sync(settings: Settings, store: Store, feed: FeedConfig, result: RunResult,
     fetched = download(
         feed, etag=state.get("etag") if conditional else None,
         last_modified=state.get("last_modified") if conditional else None, environ=environ,
+        allowed_hosts=settings.feed_allowed_hosts,
     )
     result.etag, result.last_modified = fetched.etag, fetched.last_modified
     if fetched.unchanged:

@@ -24,13 +24,16 @@ from blocklist.store.apikeys import Role, create_key
 from tests.sync.conftest import feed_server  # noqa: F401 (a fixture: feeds over real HTTP)
 
 UPLOAD_MAX_BYTES = 256 * 1024
+# The feed server of tests.sync listens on 127.0.0.1: write keys may point feeds at it.
+FEED_ALLOWED_HOSTS = ("127.0.0.1",)
 
 
 @pytest.fixture(scope="session")
 def api_settings(redis_url: str) -> Settings:
     return Settings(redis_url=redis_url, region="NL", lookup_timeout_s=0.5,
                     report_threshold=3, report_window_s=3600, report_listing_days=30,
-                    api_max_upload_bytes=UPLOAD_MAX_BYTES, feed_sync=False)
+                    api_max_upload_bytes=UPLOAD_MAX_BYTES, feed_sync=False,
+                    feed_allowed_hosts=FEED_ALLOWED_HOSTS)
 
 
 @contextmanager

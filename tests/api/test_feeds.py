@@ -72,9 +72,10 @@ def test_fields_reaching_the_host_need_admin(writer: httpx.Client, admin: httpx.
     ({"url": "https://x/a.csv", "format": "delimited", "delimited": {"delimiter": "x"}},
      ["body", "delimited", "delimiter"]),
     ({"url": "https://x/a.csv", "format": "delimited", "limits": {"min_prefix_digits": 0}},
-     ["body", "limits"]),
+     ["body", "limits", "min_prefix_digits"]),
+    ({"url": "https://x/a.csv", "format": "delimited", "delimited": {"encoding": "klingon"}},
+     ["body", "delimited", "encoding"]),
     ({"url": "https://x/a.csv", "format": "plain", "shadow": "yes"}, ["body", "shadow"]),
-    ({"url": "https://x/a.csv", "format": "plain", "id": "other"}, ["body", "id"]),
     ({"url": "https://x/a.csv", "format": "plain", "colour": "red"}, ["body", "colour"]),
 ])
 def test_bad_config_is_422_naming_the_field(admin: httpx.Client, body: dict[str, object],
@@ -84,6 +85,15 @@ def test_bad_config_is_422_naming_the_field(admin: httpx.Client, body: dict[str,
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["errors"][0]["location"] == location
+    assert admin.get("/v1/feeds/acm").status_code == 404
+
+
+def test_body_id_other_than_the_paths_is_409(admin: httpx.Client) -> None:
+    """A body naming another feed than the path is a conflict naming both, storing nothing."""
+    response = admin.put("/v1/feeds/acm", json={"url": "https://x/a.csv", "format": "plain",
+                                                "id": "other"})
+    assert response.status_code == 409
+    assert "'other'" in response.json()["detail"] and "'acm'" in response.json()["detail"]
     assert admin.get("/v1/feeds/acm").status_code == 404
 
 
