@@ -152,6 +152,7 @@ class Store:
             if listed:
                 return False
             apply_delta(self.redis, self.keys, lease, entry.source, adds, ())
+        self.confirm_durable(f"entry {entry.label}")
         return True
 
     def remove_entries(self, source: str, keys: Iterable[EntryKey]) -> int:
