@@ -25,7 +25,7 @@ import pytest
 
 from tests.agi.asterisk_peer import call_fastagi, environment
 
-pytestmark = [pytest.mark.redis, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.redis, pytest.mark.ha, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "ha"
