@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,11 +16,22 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from prometheus_client import REGISTRY
 
+from agi import fastagi as fastagi_module
+from agi.fastagi import CallHandler, FastAgiServer
 from blocklist.entries import AppliesTo, Category, Entry, Mode
 from blocklist.redis_server import free_port
+from blocklist.screening import Screener
+from blocklist.settings import Settings
 from blocklist.store.admin import Store
-from tests.agi.asterisk_peer import USAGE_520, call_fastagi, environment, without_mset
+from tests.agi.asterisk_peer import (
+    USAGE_520,
+    Conversation,
+    call_fastagi,
+    environment,
+    without_mset,
+)
 from tests.store.test_wire import silent_server  # noqa: F401 - fixture
 
 
@@ -87,13 +99,14 @@ def listed(store: Store, number: str, category: Category) -> None:
 def test_revoked_caller_is_blocked(store: Store, server) -> None:
     """A revoked inbound caller gets block, and the connection is closed after the answer."""
     listed(store, "31851234567", Category.REVOKED)
+    labels = {"direction": "inbound", "action": "block", "status": "ok"}
+    before = metric(server[1], "callscreen_calls_total", **labels)
     conv = call_fastagi(server[0], environment(callerid="+31851234567", extension="0201234567",
                                                args=("inbound",)))
     assert conv.variables["SCREEN_ACTION"] == "block"
     assert conv.variables["SCREEN_NUMBER"] == "+31851234567"
     assert conv.closed_by_peer
-    assert metric(server[1], "callscreen_calls_total", direction="inbound", action="block",
-                  status="ok") >= 1
+    assert metric(server[1], "callscreen_calls_total", **labels) - before == 1
 
 
 def test_suspected_outbound_warns_in_subscriber_language(store: Store, server) -> None:
@@ -135,11 +148,12 @@ def test_hangup_notification_mid_call(store: Store, server) -> None:
             return ["HANGUP", "511 Command Not Permitted on a dead channel or intercept routine"]
         return ["200 result=1"]
 
+    before = metric(server[1], "callscreen_agi_errors_total", kind="hangup")
     conv = call_fastagi(server[0], environment(callerid="+31851234567", args=("inbound",)),
                         responder)
     assert conv.variables["SCREEN_ACTION"] == "block"
     assert [c.split()[0] for c in conv.commands] == ["EXEC"] + ["SET"] * 6
-    assert metric(server[1], "callscreen_agi_errors_total", kind="hangup") >= 1
+    assert metric(server[1], "callscreen_agi_errors_total", kind="hangup") - before == 1
 
 
 def test_511_and_520_replies(server) -> None:
@@ -167,10 +181,11 @@ def test_refused_mset_falls_back_to_set_variable(store: Store, server) -> None:
     listed(store, "31851234567", Category.REVOKED)
     opening = environment(callerid="+31851234567", args=("inbound",))
     plain = call_fastagi(server[0], opening)
+    before = metric(server[1], "callscreen_agi_errors_total", kind="mset-refused")
     fallback = call_fastagi(server[0], opening, without_mset)
     assert fallback.variables == plain.variables
     assert fallback.variables["SCREEN_ACTION"] == "block"
-    assert metric(server[1], "callscreen_agi_errors_total", kind="mset-refused") >= 1
+    assert metric(server[1], "callscreen_agi_errors_total", kind="mset-refused") - before == 1
 
 
 def test_caller_disconnects_mid_call(server) -> None:
@@ -219,12 +234,13 @@ def test_many_concurrent_calls(store: Store, server) -> None:
 def test_slow_redis_fails_open_within_budget(silent_server: int) -> None:  # noqa: F811
     """A Redis that hangs: the call is allowed, degraded, within the budget."""
     with fastagi(f"redis://127.0.0.1:{silent_server}/0", timeout_ms=50) as (port, mport, _):
+        before = metric(mport, "callscreen_calls_total", status="degraded")
         started = time.monotonic()
         conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
         assert time.monotonic() - started < 1.0
         assert conv.variables["SCREEN_STATUS"] == "degraded"
         assert conv.variables["SCREEN_REASON"] in ("store-timeout", "store-unavailable")
-        assert metric(mport, "callscreen_calls_total", status="degraded") == 1
+        assert metric(mport, "callscreen_calls_total", status="degraded") - before == 1
 
 
 def test_dead_redis_fails_open_then_recovers(redis_url: str, tmp_path) -> None:
@@ -233,9 +249,11 @@ def test_dead_redis_fails_open_then_recovers(redis_url: str, tmp_path) -> None:
 
     redis = RedisServer(tmp_path, persistent=False)
     with fastagi(redis.url, timeout_ms=50) as (port, mport, _):
+        before = metric(mport, "callscreen_fail_open_total", reason="store-unavailable")
         conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
         assert conv.variables["SCREEN_STATUS"] == "degraded"
-        assert metric(mport, "callscreen_fail_open_total", reason="store-unavailable") >= 1
+        after = metric(mport, "callscreen_fail_open_total", reason="store-unavailable")
+        assert after - before == 1
         redis.start()
         try:
             store = Store.from_url(redis.url)
@@ -287,10 +305,11 @@ def test_workers_share_the_port(store: Store, redis_url: str) -> None:
     """With two worker processes, calls are answered and metrics merge across them."""
     listed(store, "31851234567", Category.REVOKED)
     with fastagi(redis_url, workers=2) as (port, mport, _):
+        before = metric(mport, "callscreen_calls_total", action="block")
         for _ in range(20):
             conv = call_fastagi(port, environment(callerid="+31851234567", args=("inbound",)))
             assert conv.variables["SCREEN_ACTION"] == "block"
-        assert metric(mport, "callscreen_calls_total", action="block") == 20
+        assert metric(mport, "callscreen_calls_total", action="block") - before == 20
 
 
 def test_numbers_stay_out_of_logs_and_metrics(store: Store, redis_url: str) -> None:
@@ -311,29 +330,44 @@ def test_numbers_stay_out_of_logs_and_metrics(store: Store, redis_url: str) -> N
 Responder = Callable[[int, str], list[str]]
 
 
+class AnsweringStore:
+    """A store that answers every screening at once: nothing listed, no subscriber."""
+
+    def submit(self, commands: object, timeout_s: float) -> asyncio.Future[list[object]]:
+        future: asyncio.Future[list[object]] = asyncio.get_running_loop().create_future()
+        future.set_result([[None, [], 0, []]])
+        return future
+
+    async def close(self) -> None:
+        pass
+
+
+class SilentStore(AnsweringStore):
+    """A store that never answers (the real one's timer would fail the call open)."""
+
+    def submit(self, commands: object, timeout_s: float) -> asyncio.Future[list[object]]:
+        return asyncio.get_running_loop().create_future()
+
+
+def in_process_server(screener: Screener | None = None, store: object = None,
+                      max_calls: int = 10) -> FastAgiServer:
+    handler = CallHandler(screener or Screener(Settings()), store or AnsweringStore())  # type: ignore[arg-type]
+    return FastAgiServer(handler, max_calls)
+
+
+def sample(name: str, **labels: str) -> float:
+    """A metric of this process (the in-process servers'), 0 when not yet exported."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_error_concluding_a_call_fails_open(monkeypatch: pytest.MonkeyPatch) -> None:
     """An unexpected error after the store answered still answers the call: allowed, degraded."""
-    import asyncio
-
-    from agi.fastagi import CallHandler, FastAgiServer
-    from blocklist.screening import Screener
-    from blocklist.settings import Settings
-
-    class AnsweringStore:
-        def submit(self, commands: object, timeout_s: float) -> asyncio.Future[list[object]]:
-            future: asyncio.Future[list[object]] = asyncio.get_running_loop().create_future()
-            future.set_result([[None, [], 0, []]])
-            return future
-
-        async def close(self) -> None:
-            pass
-
     def broken(*_args: object, **_kwargs: object) -> None:
         raise TypeError("a bug")
 
     screener = Screener(Settings())
     monkeypatch.setattr(screener, "conclude", broken)
-    server = FastAgiServer(CallHandler(screener, AnsweringStore()), 10)  # type: ignore[arg-type]
+    server = in_process_server(screener)
     port = await server.start("127.0.0.1", 0)
     try:
         conv = await asyncio.to_thread(
@@ -344,3 +378,53 @@ async def test_error_concluding_a_call_fails_open(monkeypatch: pytest.MonkeyPatc
     assert conv.variables["SCREEN_ACTION"] == "allow"
     assert conv.variables["SCREEN_STATUS"] == "degraded"
     assert conv.variables["SCREEN_REASON"] == "internal-error"
+
+
+async def test_silent_peers_are_dropped_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer silent past its deadline is dropped: before its environment ends, and while
+    an answer waits for its reply; calls in flight show in the gauge meanwhile."""
+    monkeypatch.setattr(fastagi_module, "ENVIRONMENT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(fastagi_module, "REPLY_TIMEOUT_S", 1.0)
+    server = in_process_server()
+    port = await server.start("127.0.0.1", 0)
+    before = sample("callscreen_agi_errors_total", kind="timeout")
+
+    def silent_peers() -> tuple[bytes, float, bytes, bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as mute, \
+                socket.create_connection(("127.0.0.1", port), timeout=5) as deaf:
+            mute.sendall(b"agi_network: yes\n")  # and never the rest of the environment
+            deaf.sendall(environment(args=("inbound",)))
+            command = deaf.makefile("rb").readline()  # the answer, never replied to
+            time.sleep(2 * fastagi_module.SWEEP_S)  # both still within their deadlines
+            in_flight = sample("callscreen_calls_in_flight")
+            return command, in_flight, mute.makefile("rb").read(), deaf.makefile("rb").read()
+
+    try:
+        command, in_flight, mute_rest, deaf_rest = await asyncio.to_thread(silent_peers)
+    finally:
+        await server.stop(0)
+    assert command.startswith(b"EXEC MSet ")
+    assert in_flight == 2
+    assert (mute_rest, deaf_rest) == (b"", b"")  # both closed by the server, nothing sent
+    assert sample("callscreen_agi_errors_total", kind="timeout") - before == 2
+
+
+async def test_calls_past_the_bound_are_allowed_at_once() -> None:
+    """Past CALLSCREEN_MAX_CALLS a call is allowed, degraded (overloaded), without the store."""
+    server = in_process_server(store=SilentStore(), max_calls=1)
+    port = await server.start("127.0.0.1", 0)
+    before = sample("callscreen_fail_open_total", reason="overloaded")
+
+    def second_call_while_first_waits() -> Conversation:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as first:
+            first.sendall(environment(callerid="+31851234567", args=("inbound",)))
+            time.sleep(0.2)  # the first call now waits for the store
+            return call_fastagi(port, environment(callerid="+31851234568", args=("inbound",)))
+
+    try:
+        conv = await asyncio.to_thread(second_call_while_first_waits)
+    finally:
+        await server.stop(0)
+    assert (conv.variables["SCREEN_ACTION"], conv.variables["SCREEN_STATUS"],
+            conv.variables["SCREEN_REASON"]) == ("allow", "degraded", "overloaded")
+    assert sample("callscreen_fail_open_total", reason="overloaded") - before == 1
