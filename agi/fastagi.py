@@ -41,6 +41,7 @@ from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
 from blocklist.store.multiplexer import Multiplexer
+from blocklist.store.replicas import ReadEndpoints
 
 log = logging.getLogger("callscreen.fastagi")
 
@@ -94,7 +95,7 @@ class CallHandler:
     allowed, degraded, and the error logged. Every decision is counted once, by `_counted`.
     """
 
-    def __init__(self, screener: Screener, store: Multiplexer) -> None:
+    def __init__(self, screener: Screener, store: Multiplexer | ReadEndpoints) -> None:
         self.screener = screener
         self.store = store
         self.settings = screener.settings

@@ -19,6 +19,11 @@ import tempfile
 
 from blocklist.settings import Settings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.replicas import ReadEndpoints
+
 log = logging.getLogger("callscreen.fastagi")
 
 
@@ -46,18 +51,15 @@ async def serve_async(
     from agi.fastagi import CallHandler, FastAgiServer
     from blocklist.screening import Screener
     from blocklist.store.layout import SCREENING_SCRIPT, script_sha
-    from blocklist.store.multiplexer import Multiplexer
-    from blocklist.store.wire import RedisAddress
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
-    address = RedisAddress.from_url(settings.redis_url)
-    store = Multiplexer(address, setup=[("SCRIPT", "LOAD", SCREENING_SCRIPT)])
+    store, address = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
     handler = CallHandler(Screener(settings, script_sha=script_sha()), store)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
-    log.info("FastAGI listening on %s:%d (redis %s)", listen.host, port, address)
+    log.info("FastAGI listening on %s:%d (redis: %s)", listen.host, port, address)
     # What start-up built (modules, settings, number tables) lives as long as the process:
     # out of the collector's sight, so its full collections stay cheap while calls run.
     gc.collect()
@@ -75,6 +77,28 @@ async def serve_async(
     await stop.wait()
     log.info("stopping: %d calls in flight", len(server.connections))
     await server.stop()
+
+
+async def read_store(
+    settings: Settings, setup: list[tuple[str, ...]]
+) -> tuple[Multiplexer | ReadEndpoints, str]:
+    """Where calls read (and a description for the log): one Redis through one multiplexed
+    connection, or, with CALLSCREEN_READ_URLS or a Sentinel URL, the read endpoints in order
+    (`blocklist.store.replicas`)."""
+    from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.replicas import ReadEndpoints
+    from blocklist.store.wire import RedisAddress
+
+    location = settings.redis
+    sentinel = location.sentinel
+    if location.read_urls or sentinel is not None:
+        addresses = [RedisAddress.from_url(url) for url in location.read_urls]
+        endpoints = ReadEndpoints(addresses, sentinel=sentinel, setup=setup)
+        await endpoints.start()
+        what = ", ".join(e.label for e in endpoints.endpoints) or "none yet"
+        return endpoints, f"read endpoints {what}"
+    address = RedisAddress.from_url(location.service_url())
+    return Multiplexer(address, setup=setup), str(address)
 
 
 def _worker(settings: Settings, index: int) -> None:

@@ -70,7 +70,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     if settings.redis_url is None:
         raise ConfigError("the admin API needs CALLSCREEN_REDIS_URL (or `callscreen run`)")
     owned = store is None
-    the_store = store or Store.from_url(settings.redis_url, settings.key_prefix)
+    the_store = store or Store.from_location(settings.redis, settings.key_prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,6 +29,8 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:meta                hash  `schema` version
     {cs}:lock:apply          string  the apply lock (token, expiry, renewed while an apply runs)
     {cs}:dirty               string  an apply that did not finish (the next one rebuilds)
+    {cs}:durable             string  when a writer last asked the replicas to confirm its
+                                     writes (`blocklist.store.durability`)
     {cs}:apikeys             hash  key id -> JSON {name, role, sha256, created_at, created_by}
     {cs}:audit               stream  the audit trail (`blocklist.store.audit`)
     {cs}:reports:<digits>    zset  reporter hash -> when last reported (`...store.reports`)
@@ -126,6 +128,7 @@ class KeySpace:
         self.meta = f"{root}:meta"
         self.apply_lock = f"{root}:lock:apply"
         self.dirty = f"{root}:dirty"
+        self.durable = f"{root}:durable"
         self.apikeys = f"{root}:apikeys"
         self.audit = f"{root}:audit"
         self.feeds = f"{root}:feeds"

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 SETUP_TIMEOUT_S = 5.0  # AUTH, SELECT and SCRIPT LOAD on a new connection
 
 
+class ConnectionLostError(StoreError):
+    """The connection dropped with replies outstanding. The server may well be up (Sentinel
+    drops every client of a node it reconfigures): asking again on a new connection may
+    work."""
+
+
 class Multiplexer:
     """One asyncio connection shared by every call of a process.
 
@@ -212,7 +218,8 @@ class _Protocol(asyncio.Protocol):
         while self._waiting:
             _, _, future = self._waiting.popleft()
             if not future.done():
-                future.set_exception(StoreError(f"Redis connection lost: {exc or 'closed'}"))
+                future.set_exception(
+                    ConnectionLostError(f"Redis connection lost: {exc or 'closed'}"))
 
     def close(self) -> None:
         self.closed = True
