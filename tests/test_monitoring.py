@@ -25,16 +25,10 @@ RULE_TESTS = ROOT / "monitoring" / "prometheus" / "callscreen-rules.test.yml"
 DASHBOARD = ROOT / "monitoring" / "grafana" / "callscreen.json"
 RUNBOOK = ROOT / "docs" / "operations.md"
 
-# The high-availability metrics of issue 8, exported where the read endpoints and the primary
-# are followed, with their labels. Until that code has merged they are expected names: the
-# rules and the dashboard may use them, and nothing else that is undeclared.
-EXPECTED: dict[str, frozenset[str]] = {
-    "callscreen_read_endpoint": frozenset({"endpoint"}),
-    "callscreen_read_endpoint_switches_total": frozenset({"reason"}),
-    "callscreen_replica_lag_seconds": frozenset({"endpoint"}),
-    "callscreen_failovers_followed_total": frozenset(),
-    "callscreen_primary_reachable": frozenset(),
-}
+# The high-availability signals the rules and the dashboard must show.
+HA_METRICS = ("callscreen_read_endpoint", "callscreen_read_endpoint_switches_total",
+              "callscreen_replica_lag_seconds", "callscreen_failovers_followed_total",
+              "callscreen_primary_reachable")
 # Labels Prometheus itself adds (target labels) or histograms carry.
 PROMETHEUS_LABELS = frozenset({"instance", "job", "le"})
 METRIC_NAME = re.compile(r"\bcallscreen_[a-z0-9_]+")
@@ -70,10 +64,6 @@ def declared() -> dict[str, frozenset[str]]:
         else:
             names[base] = labels
     return names
-
-
-def known() -> dict[str, frozenset[str]]:
-    return {**EXPECTED, **declared()}
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -161,12 +151,12 @@ def test_only_declared_metrics_are_used(source: Path) -> None:
     """Every callscreen_* name in the rules, their tests and the dashboard is a declared metric."""
     used = set(METRIC_NAME.findall(source.read_text()))
     assert used, f"{source.name} names no metric"
-    assert sorted(used - known().keys()) == []
+    assert sorted(used - declared().keys()) == []
 
 
 def test_only_declared_labels_are_used() -> None:
     """Rules and dashboard group and match only by labels the metrics have (no number label)."""
-    names = known()
+    names = declared()
     allowed = PROMETHEUS_LABELS.union(*names.values())
     for expression in [*rule_expressions(), *(expr for _, expr in dashboard_queries())]:
         assert labels_used(expression) <= allowed, expression
@@ -178,7 +168,7 @@ def test_only_declared_labels_are_used() -> None:
 
 def test_declared_metrics_have_no_number_label() -> None:
     """No metric the code declares has a label that could carry a phone number."""
-    for name, labels in known().items():
+    for name, labels in declared().items():
         assert not {label for label in labels
                     if re.search(r"number|caller|callee|subscriber|exten|msisdn", label)}, name
 
@@ -204,7 +194,7 @@ def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
 def test_dashboard_shows_the_high_availability_signals() -> None:
     """The dashboard has panels on read endpoints, switches, lag, the primary and failovers."""
     exprs = " ".join(expr for _, expr in dashboard_queries())
-    for metric in EXPECTED:
+    for metric in HA_METRICS:
         assert metric in exprs, metric
     for metric in ("callscreen_calls_total", "callscreen_fail_open_total",
                    "callscreen_feed_last_success_timestamp_seconds"):
