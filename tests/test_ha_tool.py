@@ -187,6 +187,14 @@ def test_tools_ha_starts_answers_and_stops(running: Running) -> None:
         assert (answer["SCREEN_ACTION"], answer["SCREEN_STATUS"]) == ("block", "ok"), answer
         assert screenings_run(parts[replica][0]) == own + 1, f"{node} did not read {replica}"
         assert screenings_run(parts[other][0]) == others, f"{node} read {other}"
+        # and its metrics say so
+        metrics_url = re.search(r"metrics (http://\S+/metrics)", running.output().split(
+            f"  {node} ")[1])
+        assert metrics_url is not None, running.output()
+        with urllib.request.urlopen(metrics_url[1], timeout=10) as response:
+            exported = response.read().decode()
+        endpoint = f"127.0.0.1:{port_of(parts[replica][0])}"
+        assert f'callscreen_read_endpoint{{endpoint="{endpoint}"}} 1.0' in exported, exported
 
     running.process.send_signal(signal.SIGINT)
     assert running.process.wait(timeout=60) == 0, running.output()
