@@ -41,7 +41,7 @@ def join(bucket_id: int, field: str) -> str:
 
 def encode_blob(fields: dict[str, str]) -> str:
     """A source's bucket as one string: `field,id,field,id,...` (see the layout docstring)."""
-    return ",".join([x for pair in fields.items() for x in pair])
+    return ",".join(map(",".join, fields.items()))
 
 
 def decode_blob(blob: str | None) -> dict[str, str]:
