@@ -1,5 +1,5 @@
 # Shortcuts. The README's two commands are tools/run and tools/check (no make needed).
-.PHONY: run check quick lint types test e2e bench bootstrap prompts numbering-data
+.PHONY: run check quick lint types test e2e bench bootstrap lock upgrade prompts numbering-data
 
 BIN := .venv/bin
 
@@ -35,6 +35,15 @@ e2e: bootstrap
 ## The benchmarks of the performance goals (docs/design.md); each prints its figures.
 bench: bootstrap
 	cd bench && ../$(BIN)/python agi_script.py && ../$(BIN)/python fastagi.py && ../$(BIN)/python sync.py && ../$(BIN)/python api.py
+
+## The dependency locks again (after editing pyproject.toml's dependencies), installed into
+## .venv, and the numbering data from the locked phonenumbers.
+lock:
+	tools/lock
+
+## The same, with every dependency at the newest release pyproject.toml allows.
+upgrade:
+	tools/lock --upgrade
 
 numbering-data: bootstrap
 	$(BIN)/python tools/gen-numbering-data

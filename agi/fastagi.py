@@ -40,6 +40,7 @@ from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
+from blocklist.store.activity_counter import ActivityCounter
 from blocklist.store.multiplexer import Multiplexer
 
 log = logging.getLogger("callscreen.fastagi")
@@ -94,9 +95,12 @@ class CallHandler:
     allowed, degraded, and the error logged. Every decision is counted once, by `_counted`.
     """
 
-    def __init__(self, screener: Screener, store: Multiplexer) -> None:
+    def __init__(self, screener: Screener, store: Multiplexer,
+                 activity: ActivityCounter | None = None) -> None:
         self.screener = screener
         self.store = store
+        # Hits per listed key, in memory; the runner flushes them to the store off the call.
+        self.activity = activity if activity is not None else ActivityCounter()
         self.settings = screener.settings
         self.rate_limited = RateLimitedLog()
         self._children: dict[tuple[str, str, str], Callable[[], None]] = {}
@@ -173,6 +177,7 @@ class CallHandler:
                 number_for_log(decision.e164, self.settings.log_numbers),
                 decision.action.value, decision.reason, decision.rule,
             )
+        self.activity.record(direction, decision)  # a dict increment; flushed elsewhere
         return self._counted(direction, decision)
 
     def _store_failed(self, error: BaseException, screening: Screening) -> Decision:

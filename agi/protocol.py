@@ -32,6 +32,19 @@ MAX_LINE_BYTES = 4096
 # on first use: only the FastAGI server's fast path needs it, not the per-call script.
 _ENV_LINE_PATTERN = rf"^agi_([A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*):(.{{0,{MAX_LINE_BYTES}}})\r?$"
 _OK = "200 result=1"
+_NAME = re.compile(r"[A-Za-z0-9_]*[A-Za-z0-9][A-Za-z0-9_]*")
+# The variables Asterisk sends, in the order res_agi sends them (the two agi_network* lines
+# only over FastAGI), before agi_arg_1..N and the empty line that ends the environment.
+ASTERISK_ORDER = (
+    "network", "network_script", "request", "channel", "language", "type", "uniqueid",
+    "version", "callerid", "calleridname", "callingpres", "callingani2", "callington",
+    "callingtns", "dnid", "rdnis", "context", "extension", "priority", "enhanced",
+    "accountcode", "threadid",
+)
+_RANK = {name: rank for rank, name in enumerate(ASTERISK_ORDER)}
+_THREADID = _RANK["threadid"]
+_SCRIPT_ORDER = ASTERISK_ORDER[2:]  # a plain AGI script gets no agi_network* lines
+_ARG_NAMES = tuple(f"arg_{n}" for n in range(1, MAX_ENV_LINES + 1))
 
 
 @cache
@@ -78,46 +91,128 @@ class Environment:
 
 
 class EnvironmentReader:
-    """Collects environment lines. `feed` returns True once the empty line has arrived."""
+    """Collects environment lines. `feed` returns True once the environment is complete.
+
+    Asterisk writes every value raw (`agi_callerid: <value>`), so a value holding a line break
+    arrives split over lines, and one holding an empty line would end the environment early.
+    Caller ID comes from the network and can hold anything; the reader puts such values back
+    together using the fixed order of Asterisk's variables (`ASTERISK_ORDER`):
+
+    - a line that is not `agi_<name>: <value>`, names a variable already given, or names one
+      of Asterisk's variables out of its order, continues the value before it (joined with a
+      line break): text inside a value can't add, replace or reorder variables;
+    - the arguments (`agi_arg_1`, ...) count only after `agi_threadid`, the last variable
+      Asterisk sends before them, and only in sequence;
+    - an empty line ends the environment only after `agi_threadid`: before it, it is part of
+      a value.
+
+    A peer that sends none of Asterisk's variables (only `agi_arg_N` lines, say) is read by the
+    same rules with the order left out. What the reader can't tell apart: an empty line inside
+    an argument ends the environment early (the lines left over arrive before the first reply,
+    and `ReplyReader` skips them), and a value that imitates the whole rest of an environment
+    reads as that environment. asterisk-conf/callscreen.conf hands the AGI clean values, so
+    neither reaches it from the shipped dialplan.
+    """
+
+    __slots__ = ("_asterisk", "_complete", "_key", "_lines", "_rank", "environment")
 
     def __init__(self) -> None:
         self.environment = Environment()
         self._lines = 0
+        self._rank = -1  # the rank in ASTERISK_ORDER of the last of Asterisk's variables
+        self._key: str | None = None  # the variable the next continuation line belongs to
+        self._asterisk = False  # any of Asterisk's own variables seen
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
 
     def feed(self, line: str) -> bool:
-        if line == "":
+        """Take one line (without its line break); True once the environment is complete.
+
+        Lines after that are ignored (True again). Raises AgiProtocolError for a peer that is
+        not speaking AGI: a first line that is no variable, an environment too long.
+        """
+        if not line and self._may_end():
+            if not self._complete:
+                self._close_value()
+                self._complete = True
+            return True
+        if self._complete:
             return True
         self._lines += 1
         if self._lines > MAX_ENV_LINES:
             raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
-        key, sep, value = line.partition(":")
-        key = key.strip()
-        if not sep or not key.startswith("agi_") or not key[4:].replace("_", "").isalnum():
+        if len(line) > MAX_LINE_BYTES:
+            raise AgiProtocolError(f"AGI line longer than {MAX_LINE_BYTES} bytes")
+        key, sep, text = line.partition(":")
+        name = key[4:] if key.startswith("agi_") else ""
+        if sep and _NAME.fullmatch(name) and self._accepts(name):
+            self._close_value()
+            self.environment.values[name] = text.lstrip()
+            self._key = name
+            return False
+        if self._key is None:
             raise AgiProtocolError(f"malformed AGI environment line {line[:80]!r}")
-        self.environment.values[key[4:]] = value.strip()
+        self.environment.values[self._key] += "\n" + line
         return False
 
+    def _close_value(self) -> None:
+        """The value being read is complete: trim it (Asterisk's `: ` and any `\\r`)."""
+        if self._key is not None:
+            values = self.environment.values
+            values[self._key] = values[self._key].strip()
+
+    def _may_end(self) -> bool:
+        return self._rank == _THREADID or not self._asterisk
+
+    def _accepts(self, name: str) -> bool:
+        """Whether a line naming `name` is a new variable (else it continues a value)."""
+        values = self.environment.values
+        if name in values:
+            return False
+        rank = _RANK.get(name)
+        if rank is not None:
+            if rank <= self._rank or "arg_1" in values:
+                return False
+            self._rank = rank
+            self._asterisk = True
+            return True
+        if name.startswith("arg_"):
+            return self._may_end() and name == f"arg_{len(self.environment.args) + 1}"
+        return True  # a variable of a newer Asterisk: kept, used for nothing
 
     def feed_block(self, text: str) -> None:
         """Every line of a block of environment lines (without the final empty line).
 
-        The same rules as `feed`, checked with one regular expression over the block: the
-        FastAGI server's fast path.
+        The FastAGI server's fast path: when the block is exactly what Asterisk 22 sends
+        (`ASTERISK_ORDER`, then the arguments in sequence), one regular expression reads it;
+        anything else goes line by line through `feed`, with the same result.
         """
-        lines = text.count("\n") + 1
-        self._lines += lines
-        if self._lines > MAX_ENV_LINES:
-            raise AgiProtocolError(f"AGI environment longer than {MAX_ENV_LINES} lines")
-        env_line = _env_line()
-        pairs = env_line.findall(text)
-        if len(pairs) != lines:
-            bad = next(
-                (line for line in text.split("\n") if not env_line.fullmatch(line)), text
-            )
-            raise AgiProtocolError(f"malformed AGI environment line {bad[:80]!r}")
+        if not text:
+            return
+        pairs = _env_line().findall(text)
         values = self.environment.values
-        for key, text_value in pairs:
-            values[key] = text_value.strip()
+        if self._key is None and len(pairs) == text.count("\n") + 1:
+            for key, text_value in pairs:
+                values[key] = text_value.strip()
+            if len(values) == len(pairs) and _is_asterisk_layout(tuple(values)):
+                self._lines = len(pairs)
+                self._rank = _THREADID
+                self._asterisk = True
+                self._key = pairs[-1][0]
+                return
+            values.clear()
+        for line in text.split("\n"):
+            self.feed(line.removesuffix("\r"))
+
+
+def _is_asterisk_layout(keys: tuple[str, ...]) -> bool:
+    """Exactly Asterisk's variables in order (FastAGI's or a script's), then arguments."""
+    layout = ASTERISK_ORDER if keys[:1] == ("network",) else _SCRIPT_ORDER
+    fixed = len(layout)
+    return keys[:fixed] == layout and keys[fixed:] == _ARG_NAMES[: len(keys) - fixed]
 
 
 class ReplyReader:
@@ -125,11 +220,20 @@ class ReplyReader:
 
     `feed(line)` returns a Reply when one is complete, else None; `hung_up` becomes true when
     a bare `HANGUP` line arrives.
+
+    Until the first reply, lines that are no reply at all are skipped: they are what is left
+    of an environment that ended early (an empty line inside a value; see EnvironmentReader),
+    which Asterisk wrote before it read any command. After the first reply such a line is a
+    protocol error.
     """
+
+    __slots__ = ("_leftovers", "_replied", "_usage", "hung_up")
 
     def __init__(self) -> None:
         self.hung_up = False
         self._usage: list[str] | None = None
+        self._replied = False
+        self._leftovers = 0
 
     def feed(self, line: str) -> Reply | None:
         if self._usage is not None:
@@ -137,6 +241,7 @@ class ReplyReader:
             if line.startswith("520 "):
                 text = "\n".join(self._usage)
                 self._usage = None
+                self._replied = True
                 return Reply(520, text=text)
             if len(self._usage) > MAX_ENV_LINES:
                 raise AgiProtocolError("520 usage text never ended")
@@ -147,7 +252,17 @@ class ReplyReader:
         if line.startswith("520-"):
             self._usage = [line]
             return None
-        return parse_reply(line)
+        if self._replied:
+            return parse_reply(line)
+        try:
+            reply = parse_reply(line)
+        except AgiProtocolError:
+            self._leftovers += 1
+            if self._leftovers > MAX_ENV_LINES:
+                raise
+            return None
+        self._replied = True
+        return reply
 
 
 def parse_reply(line: str) -> Reply:

@@ -44,8 +44,10 @@ async def serve_async(
 ) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT when `stop` is None)."""
     from agi.fastagi import CallHandler, FastAgiServer
+    from blocklist.numbering_drift import report_numbering_drift
     from blocklist.screening import Screener
-    from blocklist.store.layout import SCREENING_SCRIPT, script_sha
+    from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
+    from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
     from blocklist.store.multiplexer import Multiplexer
     from blocklist.store.wire import RedisAddress
 
@@ -53,11 +55,17 @@ async def serve_async(
         raise ValueError("serve_async needs settings.redis_url")
     address = RedisAddress.from_url(settings.redis_url)
     store = Multiplexer(address, setup=[("SCRIPT", "LOAD", SCREENING_SCRIPT)])
-    handler = CallHandler(Screener(settings, script_sha=script_sha()), store)
+    # Activity counts go out on a connection of their own, so a flush never sits in line
+    # before a call's lookup; it writes, so it is the primary's.
+    flushes = Multiplexer(address)
+    activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
+                               settings.activity_flush_s)
+    handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
     log.info("FastAGI listening on %s:%d (redis %s)", listen.host, port, address)
+    report_numbering_drift()
     # What start-up built (modules, settings, number tables) lives as long as the process:
     # out of the collector's sight, so its full collections stay cheap while calls run.
     gc.collect()
@@ -70,11 +78,14 @@ async def serve_async(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    activity.start()
     if ready is not None:
         ready.set()
     await stop.wait()
     log.info("stopping: %d calls in flight", len(server.connections))
     await server.stop()
+    await activity.stop()  # the counts of the last seconds, then the connection
+    await flushes.close()
 
 
 def _worker(settings: Settings, index: int) -> None:

@@ -15,10 +15,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import (
+    activity,
     allowlist,
     audit,
     background,
     bulk,
+    disputes,
     docs_page,
     entries,
     feeds,
@@ -45,7 +47,8 @@ subscriber settings; see why a number is allowed, warned or blocked; read the au
 
 **Access.** Every `/v1` endpoint needs an API key (`callscreen keys create`), sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`. Roles: `read` (look up, list, export) <
-`write` (change entries, allowlists, subscribers, feeds; report; import; sync) < `admin`
+`write` (change entries, allowlists, subscribers, feeds; report, promote or dismiss reported
+numbers; record and decide disputes; import; sync) < `admin`
 (keys, audit, forced imports and syncs, feeds reading a local file or an environment
 variable). 401: no valid key; 403: the role may not.
 
@@ -67,7 +70,11 @@ TAGS = [
     {"name": "bulk", "description": "Import a feed file; export everything."},
     {"name": "allowlist", "description": "Numbers and blocks never screened."},
     {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
-    {"name": "reports", "description": "Reports of scam numbers by subscribers."},
+    {"name": "reports", "description": "Reports of scam numbers by subscribers, and the queue"
+     " of reported numbers to promote or dismiss."},
+    {"name": "activity", "description": "Which listed numbers calls matched, and how often."},
+    {"name": "disputes", "description": "Owners of listed numbers saying they are wrongly"
+     " listed: open, uphold, reject."},
     {"name": "feeds", "description": "Regulator feeds: configuration, run history, sync now."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "audit", "description": "Who changed what, when and why (admin)."},
@@ -98,8 +105,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
-    for module in (numbers, bulk, entries, allowlist, subscribers, reports, feeds, keys, audit,
-                   health):
+    for module in (numbers, bulk, entries, allowlist, subscribers, reports, activity, disputes,
+                   feeds, keys, audit, health):
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)

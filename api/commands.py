@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+    from blocklist.numbering_drift import report_numbering_drift
     from blocklist.values import replace
 
     listen = Listen.parse(args.listen, name="--listen") if args.listen else settings.api_listen
@@ -39,6 +40,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = replace(settings, redis_url=settings.redis.service_url(), api_listen=listen)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    report_numbering_drift()
     # uvicorn's own access log prints raw paths, which can hold phone numbers: ours
     # (api.telemetry) prints the route template instead.
     uvicorn.run(create_app(settings), host=listen.host, port=listen.port, access_log=False,

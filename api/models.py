@@ -174,6 +174,16 @@ class MatchOut(Out):
     valid_until: dt.date | None
 
 
+class OpenDispute(Out):
+    """An open dispute about the number (`/v1/disputes`)."""
+
+    id: int
+    contact: str
+    text: str
+    opened_at: dt.datetime
+    opened_by: str
+
+
 class Explanation(Out):
     """What the call path would decide for this number now, and why."""
 
@@ -184,7 +194,7 @@ class Explanation(Out):
          "prompt": "callscreen/en/block-outbound",
          "matched": {"key": "+31855550101", "kind": "number", "caller": "fraud",
                      "callee": "fraud", "shadow": False, "valid_until": None},
-         "shadow_matches": [], "entries": []},
+         "shadow_matches": [], "entries": [], "disputes": []},
     ]})
 
     input: str
@@ -199,6 +209,7 @@ class Explanation(Out):
     matched: MatchOut | None
     shadow_matches: list[MatchOut]
     entries: list[EntryOut] = Field(description="every entry matching the number, any source")
+    disputes: list[OpenDispute] = Field([], description="open disputes about the number")
 
 
 # -- allowlist and subscribers -------------------------------------------------------------

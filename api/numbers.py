@@ -5,7 +5,8 @@ client (`BlockingConnection`), one pipeline. Only the time budget and the failur
 call path fails open after `CALLSCREEN_LOOKUP_TIMEOUT_MS`; this endpoint waits longer and
 answers 503 when the store does not answer, since an explanation without the store would
 explain nothing.
-The explanation adds every entry of every source that matches (`Store.explain`).
+The explanation adds every entry of every source that matches (`Store.explain`) and the
+number's open disputes (`blocklist.store.disputes`).
 
 Text that is not a number at all is a 422 saying why (the call path would allow it with the
 reason `invalid-number`); withheld caller IDs and protected numbers get their decision.
@@ -20,11 +21,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import Reader
 from api.context import Context, get_context
 from api.fields import entry_out
-from api.models import PHONE_NUMBER, Explanation, MatchOut, NumberText
+from api.models import PHONE_NUMBER, Explanation, MatchOut, NumberText, OpenDispute
 from api.problems import Problem
 from blocklist.entries import Direction, Match
 from blocklist.numbers import digits
 from blocklist.policy import Reason
+from blocklist.store.disputes import open_disputes
 from blocklist.store.wire import BlockingConnection, RedisAddress
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
@@ -72,6 +74,7 @@ def explain_number(
                       " (reason invalid-number)",
                       errors=[{"location": ["path", "number"], "message": "not a phone number"}])
     entries = context.store.explain(digits(decision.e164)) if decision.e164 else []
+    disputes = open_disputes(context.store, digits(decision.e164)) if decision.e164 else []
     return Explanation(
         input=number, number=decision.e164, direction=direction,
         subscriber=subscriber_e164, action=decision.action, reason=decision.reason,
@@ -79,4 +82,6 @@ def explain_number(
         matched=_match_out(decision.matched) if decision.matched else None,
         shadow_matches=[_match_out(m) for m in decision.shadow],
         entries=[entry_out(e) for e in entries],
+        disputes=[OpenDispute(id=d.id, contact=d.contact, text=d.text, opened_at=d.opened_at,
+                              opened_by=d.opened_by) for d in disputes],
     )

@@ -90,3 +90,28 @@ FEED_SYNCS = Counter(
     "Feed syncs by feed id and outcome (ok, unchanged, refused, failed, dry-run).",
     ["feed", "outcome"],
 )
+
+# -- activity (`blocklist.store.activity_counter`) -----------------------------------------
+
+ACTIVITY_FLUSHES = Counter(
+    "callscreen_activity_flushes",
+    "Flushes of the in-memory activity counts to the store that succeeded.",
+)
+ACTIVITY_FLUSH_ERRORS = Counter(
+    "callscreen_activity_flush_errors",
+    "Flushes of the activity counts that failed (store down, timeout, refused): dropped.",
+)
+ACTIVITY_HITS_LOST = Counter(
+    "callscreen_activity_hits_lost",
+    "Hits (calls matching a listed key) dropped with a failed activity flush.",
+)
+
+# -- start-up ------------------------------------------------------------------------------
+
+NUMBERING_DATA_DRIFT = Gauge(
+    "callscreen_numbering_data_drift",
+    "1 when the installed phonenumbers is not the release the numbering data was built from,"
+    " else 0; set once at start (blocklist.numbering_drift).",
+    ["data_version", "installed_version"],
+    multiprocess_mode="max",
+)

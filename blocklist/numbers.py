@@ -1,7 +1,11 @@
 """Phone numbers: read what arrives (caller ID, dialled digits, feed cells) as E.164.
 
-`NumberPlan.read` is the call path's reader. It never raises: garbage, `anonymous`, `unknown`,
-`Restricted` and the empty string all become a `Reading` without a number. It is built on
+`NumberPlan.read_leading` is the call path's reader: it reads the number at the START of a
+caller ID or dialled digits, so what a caller appends (`;` parameters, a comma and a second
+number, letters, a line break) never hides a listed number; `NumberPlan.read` reads a whole
+text as one number (the admin side's reading). Neither raises: garbage, `anonymous`,
+`unknown`, `Restricted` and the empty string all become a `Reading` without a number. Both are
+built on
 phonenumbers' own metadata (country codes, international and trunk prefixes, number patterns,
 emergency and short codes; see `_numbering_data`), but not on `phonenumbers.parse`: that costs
 about 70 us per number, more than the FastAGI server's whole per-call budget, and importing
@@ -36,6 +40,12 @@ _FORMATTING = re.compile(r"[\s.\-\u2010-\u2015/()\[\]]+")
 _BRACKETED_TRUNK = re.compile(r"^(\+|00)\s*(\d{1,3})\s*\(0\)")
 _DIALLABLE = re.compile(r"\+?\d{1,20}")
 _WILDCARD_TAIL = re.compile(r"(?:[xX]+|\*|\.{3}|…)$")
+# The number a caller ID starts with: after blanks and control characters, an optional plus,
+# then digits and formatting (spaces, dots, dashes, slashes, brackets). It ends at the first
+# other character: a letter, `,`, `;`, `#`, `*`, a second `+`, a line break or any control
+# character. Those are never formatting, so what follows them is never glued onto the number.
+_LEADING = re.compile(r"[\x00-\x20\x7f]*(\+?[0-9 \u00a0\u202f.\-\u2010-\u2015/()\[\]]*)")
+_DIGIT = re.compile(r"[0-9]")
 
 
 class Unreadable(StrEnum):
@@ -179,6 +189,25 @@ class NumberPlan:
                 cache.clear()  # cheaper than LRU bookkeeping on every call
             reading = cache[text] = self._read(text)
         return reading
+
+    def read_leading(self, text: str) -> Reading:
+        """Read the number at the start of caller ID or dialled digits; the call path's
+        reading. Never raises.
+
+        `+31855550101;npdi`, `+31855550101,outbound,+31855550199`, `+31855550101abc` and
+        `+31855550101` followed by a line break and anything at all all read as
+        +31855550101: junk after a number never turns a listed number into another or into
+        none. Digits joined only by formatting are one number (`+31 85 555 0101 5` is
+        +318555501015, as a person would read it). A text that starts with no digit is read
+        whole (`anonymous` is withheld, `HANGUP` is an invalid number).
+        """
+        if text.isascii() and (text.isdigit() or (text[:1] == "+" and text[1:].isdigit())):
+            return self.read(text)  # the common case, without the pattern: only the number
+        match = _LEADING.match(text)
+        head = match.group(1) if match is not None else ""
+        if head == text or _DIGIT.search(head) is None:
+            return self.read(text)
+        return self.read(head)
 
     def _read(self, text: str) -> Reading:
         if len(text) > MAX_INPUT_CHARS:

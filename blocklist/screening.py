@@ -63,8 +63,9 @@ class Screener:
         subscriber: str | None,
         channel_language: str | None = None,
     ) -> Screening:
-        reading = self.plan.read(number)
-        subscriber_e164 = self.plan.read(subscriber).e164 if subscriber else None
+        # The number a caller ID starts with: junk after it never hides it (read_leading).
+        reading = self.plan.read_leading(number)
+        subscriber_e164 = self.plan.read_leading(subscriber).e164 if subscriber else None
         commands: tuple[tuple[str, ...], ...] = ()
         if reading.e164 is not None and not reading.protected:
             commands = (

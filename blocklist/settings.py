@@ -135,6 +135,9 @@ class Settings:
     embedded_redis_port: int = 6380
     log_numbers: str = "hash"
     log_level: str = "INFO"
+    # The FastAGI server's activity counts (hits per listed number) go to the store this
+    # often; a crash loses at most this much of them, and a call never waits for it.
+    activity_flush_s: float = 5.0
     # Reports (admin API): this many distinct reporters within the window list a number as
     # `suspected` for `report_listing_days`. At least 2, so one reporter can't list alone.
     report_threshold: int = 3
@@ -247,6 +250,7 @@ class Settings:
             embedded_redis_port=whole("EMBEDDED_REDIS_PORT", 6380, 1, 65535),
             log_numbers=choice("LOG_NUMBERS", "hash", ("hash", "plain", "none")),
             log_level=choice("LOG_LEVEL", "info", LOG_LEVELS).upper(),
+            activity_flush_s=number("ACTIVITY_FLUSH_S", 5, 0.5, 300),
             report_threshold=whole("REPORT_THRESHOLD", 3, 2, 1_000_000),
             report_window_s=number("REPORT_WINDOW_HOURS", 168, 1, 8760) * 3600,
             report_listing_days=whole("REPORT_LISTING_DAYS", 30, 1, 3650),

@@ -1,4 +1,5 @@
-"""`Screener.screen`: prepare, one pipeline, conclude; and its fail-open contract."""
+"""`Screener.screen`: prepare, one pipeline, conclude; and its fail-open contract. And what a
+caller ID dressed up with junk asks the store, and the decision from the answer (pure)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,25 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from blocklist.entries import Action, AppliesTo, Category, Direction, Entry
+from blocklist.entries import (
+    Action,
+    AppliesTo,
+    Category,
+    Direction,
+    Entry,
+    Listing,
+    Lookup,
+    Match,
+)
 from blocklist.errors import StoreError, StoreTimeoutError
-from blocklist.policy import Reason
+from blocklist.numbers import digits
+from blocklist.policy import Reason, decide
 from blocklist.redis_server import free_port
-from blocklist.screening import Screener
+from blocklist.screening import Screener, Screening
 from blocklist.settings import Settings
 from blocklist.store.admin import Store
 from blocklist.store.wire import BlockingConnection, RedisAddress
@@ -89,3 +103,63 @@ def test_without_fail_open_a_store_failure_raises(silent_port: int) -> None:
         Screener(Settings()).screen(
             connection(f"redis://127.0.0.1:{silent_port}/0"), Direction.INBOUND, "+31851234567"
         )
+
+
+# -- junk in caller ID: the store is asked the same, a revoked number stays blocked --------
+
+SCREENER = Screener(Settings(region="NL"))
+REVOKED = "+31855550101"
+SUBSCRIBER = "+31301234567"
+# Junk a caller can put after a number in the SIP From user (PJSIP decodes %0A and friends).
+JUNK = ["\n\n", "\nHANGUP\n200 result=1", ",outbound,+31855550199", ";npdi;rn=+31855550199",
+        "abc", "+31855550199", " +31855550199", ",0855550199", "#", "\x00\x1b[0m", "\r\n\r\n"]
+
+
+def store_answer(screening: Screening) -> Lookup:
+    """What a store holding only REVOKED (revoked, both ways) answers for this screening."""
+    if screening.reading.e164 != REVOKED:
+        return Lookup()
+    listing = Listing(Category.REVOKED, Category.REVOKED)
+    return Lookup(matches=(Match(digits(REVOKED), False, listing),))
+
+
+def action(direction: Direction, number: str) -> Action:
+    screening = SCREENER.prepare(direction, number, SUBSCRIBER)
+    return decide(direction, screening.reading, store_answer(screening)).action
+
+
+@pytest.mark.parametrize("direction", list(Direction))
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_after_a_revoked_number_is_still_blocked(direction: Direction, junk: str) -> None:
+    """A revoked number with junk after it asks the store the same and is still blocked."""
+    alone = SCREENER.prepare(direction, REVOKED, SUBSCRIBER)
+    assert SCREENER.prepare(direction, REVOKED + junk, SUBSCRIBER).commands == alone.commands
+    assert action(direction, REVOKED + junk) is Action.BLOCK
+
+
+_FORMATTING = " .-/()[]\u00a0"
+_JUNK = st.tuples(
+    st.text(alphabet=_FORMATTING, max_size=2),
+    st.characters(exclude_characters=set("0123456789" + _FORMATTING),
+                  exclude_categories=("Cs",)),
+    st.text(max_size=40),
+).map("".join)
+
+
+@given(st.sampled_from(list(Direction)),
+       st.sampled_from([REVOKED, "0855550101", "+31 85 555 0101", "0031855550101"]), _JUNK)
+@hypothesis_settings(max_examples=300)
+def test_no_junk_turns_block_into_allow(direction: Direction, number: str, junk: str) -> None:
+    """Whatever follows a revoked number (after a character that ends a number), it blocks."""
+    assert action(direction, number + junk) is Action.BLOCK
+
+
+@pytest.mark.parametrize("caller", ["\n\n", "\n\nHANGUP\n200 result=1\n", "HANGUP",
+                                    "anonymous\n", ",,,"])
+def test_garbage_alone_is_allowed_without_asking_the_store(caller: str) -> None:
+    """A caller ID with no number in it is allowed as withheld or invalid; no store round trip."""
+    screening = SCREENER.prepare(Direction.INBOUND, caller, SUBSCRIBER)
+    assert screening.commands == ()
+    decision = decide(Direction.INBOUND, screening.reading, Lookup())
+    assert decision.action is Action.ALLOW and not decision.degraded
+    assert decision.reason in ("withheld", "invalid-number")

@@ -4,6 +4,7 @@ The call path (lean, no redis-py):
 
 - `layout`: the key layout (`KeySpace`), value packing and the screening script (pure)
 - `wire`: the per-call script's client; `multiplexer`: the FastAGI server's
+- `activity_counter`: the FastAGI server's in-memory activity counts and their flush
 
 The admin side (redis-py), behind `admin.Store`:
 
@@ -15,4 +16,5 @@ The admin side (redis-py), behind `admin.Store`:
 - `snapshot`: a whole source replaced; `changes`: deltas and single changes, atomically
 - `explanations`, `subscribers`, `catalog`: reading entries, allowlists and subscribers
 - `apikeys`, `audit`, `reports`, `feeds`, `locks`: the admin API's and the feed sync's data
+- `activity`, `disputes`: the fraud desk's (activity read back; disputes and their outcome)
 """

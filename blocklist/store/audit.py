@@ -11,6 +11,7 @@ newest first, with filters and a cursor (the id of the last event seen).
 Actions are dotted nouns and verbs: `entry.create`, `entry.update`, `entry.delete`,
 `entries.import`, `allowlist.add`, `allowlist.remove`, `subscriber.set`, `subscriber.delete`,
 `subscriber.allow`, `subscriber.disallow`, `key.create`, `key.revoke`, `report.listed`,
+`report.promote`, `report.dismiss`, `dispute.open`, `dispute.uphold`, `dispute.reject`,
 `feed.*` (the feed sync's own).
 """
 

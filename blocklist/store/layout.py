@@ -32,6 +32,18 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:apikeys             hash  key id -> JSON {name, role, sha256, created_at, created_by}
     {cs}:audit               stream  the audit trail (`blocklist.store.audit`)
     {cs}:reports:<digits>    zset  reporter hash -> when last reported (`...store.reports`)
+    {cs}:reported            zset  reported digits -> when last reported: the reports queue
+    {cs}:reported:first      hash  reported digits -> when first reported
+    {cs}:act:m:<slot>        hash  activity in five minutes (slots of 300 s since 1970),
+                                   kept an hour: the `hour` window
+    {cs}:act:h:<hour>        hash  activity in one hour (hours since 1970, UTC):
+                                   `<key>|<d><a>` -> hits (`blocklist.store.activity`)
+    {cs}:act:d:<day>         hash  the same for one day (days since 1970, UTC)
+    {cs}:act:seen            zset  listed key -> when last seen in a call (Unix seconds)
+    {cs}:dispute:<id>        hash  one dispute (`blocklist.store.disputes`)
+    {cs}:disputes            zset  dispute id -> id (paging, newest first)
+    {cs}:disputes:seq        string  the last dispute id handed out
+    {cs}:disputes:n:<digits> set   a number's open dispute ids
     {cs}:feeds               hash  feed id -> configuration JSON
     {cs}:feed:<id>:state     hash  etag, last_modified, last_success, last_run
     {cs}:feed:<id>:runs      list  run records (JSON), newest first, capped
@@ -129,6 +141,11 @@ class KeySpace:
         self.apikeys = f"{root}:apikeys"
         self.audit = f"{root}:audit"
         self.feeds = f"{root}:feeds"
+        self.reported = f"{root}:reported"
+        self.reported_first = f"{root}:reported:first"
+        self.activity_seen = f"{root}:act:seen"
+        self.disputes = f"{root}:disputes"
+        self.disputes_seq = f"{root}:disputes:seq"
         self._numbers = f"{root}:n:"  # the call path builds these per call: prefix + id
         self._subscriber = f"{root}:sub:"
 
@@ -143,6 +160,21 @@ class KeySpace:
 
     def reports(self, number_digits: str) -> str:
         return f"{self.root}:reports:{number_digits}"
+
+    def activity_slot(self, slot: int) -> str:
+        return f"{self.root}:act:m:{slot}"
+
+    def activity_hour(self, hour: int) -> str:
+        return f"{self.root}:act:h:{hour}"
+
+    def activity_day(self, day: int) -> str:
+        return f"{self.root}:act:d:{day}"
+
+    def dispute(self, dispute_id: int) -> str:
+        return f"{self.root}:dispute:{dispute_id}"
+
+    def number_disputes(self, number_digits: str) -> str:
+        return f"{self.root}:disputes:n:{number_digits}"
 
     def feed_state(self, feed_id: str) -> str:
         return f"{self.root}:feed:{feed_id}:state"

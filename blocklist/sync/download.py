@@ -16,6 +16,11 @@ slip through). A connection to a non-public address is refused unless its host n
 `allowed_hosts` (CALLSCREEN_FEED_ALLOWED_HOSTS), or it is the IP address the feed's own URL
 names: a private address written in a URL is checked when the feed is configured (only an
 admin key may), a name can only be checked when it is used.
+
+Through a proxy (`HTTPS_PROXY` / `HTTP_PROXY`, minus `NO_PROXY`, as operators' closed networks
+have them), the proxy resolves and connects, so the guard can only check each request's host
+(redirects included) as it resolves here just before the request: a weaker check, since the
+proxy's own resolution is out of sight; the proxy's policy is the operator's second line.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+import urllib.request
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -155,6 +161,40 @@ def guarded_transport(feed_id: str, url: str,
     return transport
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for `url` (`HTTPS_PROXY`/`HTTP_PROXY`, lower case too,
+    unless `NO_PROXY` covers its host), or None for a direct connection."""
+    parsed = httpx.URL(url)
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parsed.scheme)
+    # On POSIX, proxy_bypass reads NO_PROXY from the environment.
+    if not proxy or urllib.request.proxy_bypass(parsed.host):
+        return None
+    return proxy
+
+
+def _request_guard(configured_url: str, allowed_hosts: Collection[str]
+                   ) -> Callable[[httpx.Request], None]:
+    """An httpx request hook for proxied downloads: each request's host (redirects too) must
+    resolve to public addresses here, unless allowed or the IP address the feed names."""
+    configured = (httpx.URL(configured_url).host or "").lower()
+    allowed = frozenset(allowed_hosts)
+
+    def check(request: httpx.Request) -> None:
+        name = request.url.host.strip("[]").lower().rstrip(".")
+        if name in allowed or (name == configured and _is_ip(name)):
+            return
+        found = non_public(name, request.url.port or 443)
+        if found is not None:
+            address, kind = found
+            raise RefusedAddressError(
+                f"host {request.url.host!r} resolves to {address}, a {kind} address; feeds"
+                " may fetch only from public addresses unless the host is in"
+                " CALLSCREEN_FEED_ALLOWED_HOSTS")
+
+    return check
+
+
 def download(
     feed: FeedConfig,
     *,
@@ -183,11 +223,15 @@ def download(
         headers["If-Modified-Since"] = last_modified
     timeout = httpx.Timeout(feed.timeout_s)
     last_error = ""
-    transport = guarded_transport(feed.id, feed.url, allowed_hosts)
-    # With a transport of its own, httpx ignores HTTP(S)_PROXY: a proxy would resolve names
-    # where the guard can't see them.
-    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
-                      transport=transport) as client:
+    proxy = environment_proxy(feed.url)
+    if proxy is None:
+        client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
+                              transport=guarded_transport(feed.id, feed.url, allowed_hosts))
+    else:
+        client = httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
+                              proxy=proxy, trust_env=False,
+                              event_hooks={"request": [_request_guard(feed.url, allowed_hosts)]})
+    with client:
         for attempt in range(feed.retries + 1):
             if attempt:
                 sleep(min(MAX_BACKOFF_S, BACKOFF_S * 2 ** (attempt - 1)))

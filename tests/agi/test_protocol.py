@@ -7,6 +7,7 @@ import pytest
 from agi.call import BadRequestError, request_from
 from agi.protocol import (
     AgiProtocolError,
+    Environment,
     EnvironmentReader,
     ReplyReader,
     parse_reply,
@@ -14,6 +15,7 @@ from agi.protocol import (
     set_variable,
 )
 from blocklist.entries import Direction
+from blocklist.numbers import NumberPlan
 from tests.agi.asterisk_peer import USAGE_520, environment, parse_set_variable
 
 
@@ -23,6 +25,27 @@ def read_env(data: bytes):
         if reader.feed(line):
             break
     return reader.environment
+
+
+def read_env_fast(data: bytes) -> tuple[Environment, list[str]]:
+    """As the FastAGI server reads: the block before the first empty line at once
+    (`feed_block`), then line by line; returns the environment and the lines left over."""
+    reader = EnvironmentReader()
+    text = data.decode()
+    end = text.index("\n\n")
+    reader.feed_block(text[:end])
+    lines = text[end + 2:].split("\n")
+    done = reader.feed("")
+    while not done:
+        done = reader.feed(lines.pop(0))
+    return reader.environment, lines
+
+
+def read_both_ways(data: bytes) -> Environment:
+    """The environment read line by line and as the FastAGI server reads it; the same."""
+    slow, fast = read_env(data), read_env_fast(data)[0]
+    assert slow.values == fast.values
+    return slow
 
 
 @pytest.mark.parametrize(
@@ -132,3 +155,95 @@ def test_bad_direction(args) -> None:
     """A missing or unknown DIRECTION is a bad request, naming it."""
     with pytest.raises(BadRequestError):
         request_from(read_env(environment(args=args)))
+
+
+# -- environments that arrive broken: Asterisk writes values raw, line breaks included --------
+
+ARGS = ("inbound", "+31855550101", "+31301234567")
+
+
+@pytest.mark.parametrize(
+    "callerid",
+    ["+31855550101\n\n", "+31855550101\nHANGUP\n200 result=1", "\n\nHANGUP\n\n200 result=1\n",
+     "+31855550101\n\n\n\nx\n", "x\r\n\r\n"],
+)
+@pytest.mark.parametrize("network", [True, False])
+def test_line_breaks_in_caller_id_do_not_end_the_environment(callerid: str,
+                                                               network: bool) -> None:
+    """Empty lines and text lines inside a value belong to it; the arguments still arrive."""
+    env = read_both_ways(environment(callerid=callerid, args=ARGS, network=network))
+    assert env.args == list(ARGS)
+    assert env.get("callerid") == callerid.strip()
+    assert env.get("calleridname") == "Test Caller"
+    assert env.get("threadid") == "140435055912640"
+
+
+def test_broken_caller_id_still_reads_as_its_number() -> None:
+    """The call is screened for the number the caller ID starts with, not failed open."""
+    env = read_both_ways(environment(callerid="+31855550101\n\n", args=("inbound",)))
+    request = request_from(env)
+    assert request.direction is Direction.INBOUND
+    assert NumberPlan("NL").read_leading(request.number).e164 == "+31855550101"
+
+
+@pytest.mark.parametrize(
+    "injected",
+    ["agi_network_script: evil", "agi_arg_1: outbound", "agi_language: xx",
+     "agi_callerid: +31201234567", "agi_threadid: 1",
+     "agi_request: agi://evil/screen\nagi_arg_7: x"],
+)
+def test_variables_inside_a_value_do_not_replace_real_ones(injected: str) -> None:
+    """`agi_...` lines inside the caller ID can't set or replace a variable Asterisk sends."""
+    env = read_both_ways(environment(callerid="+31855550101\n" + injected, args=ARGS))
+    assert env.args == list(ARGS)
+    assert env.get("network_script") == "screen"
+    assert env.get("language") == "en"
+    assert env.get("request") == "agi://127.0.0.1:4573/screen"
+    assert env.get("callerid").startswith("+31855550101")
+
+
+def test_environment_ended_early_by_an_argument_leaves_lines_the_reply_reader_skips() -> None:
+    """An empty line inside an argument ends the environment early; what is left of it is
+    skipped before the first reply, never taken as one."""
+    env, leftover = read_env_fast(environment(args=("inbound", "+31855550101\n\n", "sub")))
+    assert env.args == ["inbound", "+31855550101"]
+    assert leftover == ["", "agi_arg_3: sub", "", ""]
+    replies = ReplyReader()
+    for line in leftover[:-1]:
+        assert replies.feed(line) is None
+    reply = replies.feed("200 result=1")
+    assert reply is not None and reply.code == 200
+    with pytest.raises(AgiProtocolError, match="malformed AGI reply"):
+        replies.feed("agi_arg_4: late")
+
+
+def test_reply_reader_gives_up_on_endless_leftovers() -> None:
+    """A peer that sends only non-replies is cut off, not read forever."""
+    replies = ReplyReader()
+    with pytest.raises(AgiProtocolError):
+        for n in range(1000):
+            replies.feed(f"agi_x{n}: y")
+
+
+def test_hand_written_environment_without_threadid_still_ends() -> None:
+    """A peer that sends only arguments (no Asterisk variables) ends at the empty line."""
+    env = read_both_ways(b"agi_arg_1: inbound\nagi_arg_2: +31855550101\n\n")
+    assert env.args == ["inbound", "+31855550101"]
+
+
+def test_lines_after_the_end_are_ignored() -> None:
+    """Once complete, the reader keeps its environment whatever else it is fed."""
+    reader = EnvironmentReader()
+    for line in environment(args=("inbound",)).decode().split("\n")[:-1]:
+        reader.feed(line)
+    assert reader.complete
+    assert reader.feed("agi_arg_1: outbound") is True
+    assert reader.environment.args == ["inbound"]
+
+
+def test_overlong_value_line_is_an_error() -> None:
+    """A continuation line longer than an AGI line may be breaks the protocol."""
+    reader = EnvironmentReader()
+    reader.feed("agi_callerid: x")
+    with pytest.raises(AgiProtocolError, match="longer than"):
+        reader.feed("x" * 5000)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 if not os.environ.get("CALLSCREEN_E2E_ROOT"):
     collect_ignore_glob = ["*"]
 else:
+    from callscreen_e2e.ami import Ami
     from callscreen_e2e.asterisk import Asterisk, Ports
     from callscreen_e2e.calls import Calls
     from callscreen_e2e.seed import seed
@@ -59,6 +60,16 @@ else:
             yield pbx
         finally:
             pbx.cleanup()
+
+    @pytest.fixture(scope="session")
+    def ami(asterisk: Asterisk) -> Iterator[Ami]:
+        """A manager (AMI) session on the test Asterisk, keeping the user events it sends."""
+        client = Ami(asterisk.ports.ami)
+        try:
+            client.connect()
+            yield client
+        finally:
+            client.close()
 
     @pytest.fixture(scope="session")
     def sipp(chroot: Chroot, asterisk: Asterisk) -> Sipp:

@@ -12,7 +12,15 @@ import time
 
 import pytest
 from callscreen_e2e.asterisk import Asterisk
-from callscreen_e2e.calls import Calls, Outcome, prompt_seconds
+from callscreen_e2e.calls import Calls, prompt_seconds
+from callscreen_e2e.checks import (
+    HEARD,
+    REJECTED,
+    SILENT_S,
+    connected,
+    rejected_before_ringing,
+    screened,
+)
 from callscreen_e2e.seed import (
     CLEAN,
     EMERGENCY,
@@ -30,34 +38,6 @@ from callscreen_e2e.sipp import Sipp
 from callscreen_e2e.system import HarnessError
 
 pytestmark = pytest.mark.asterisk
-
-# A prompt counts as heard when at least this share of its audio reached the phone.
-HEARD = 0.9
-# "Nothing heard": less than this many seconds of audio (comfort frames, a stray packet).
-SILENT_S = 0.5
-REJECTED = 403  # Asterisk's SIP answer to hangup cause 21 (call rejected)
-
-
-def connected(o: Outcome) -> None:
-    assert o.final == 200, f"the caller was not connected:{o}"
-    assert o.callee_invited == 1, f"the called phone did not ring:{o}"
-    assert o.caller.returncode == 0 and o.callee.returncode == 0, f"a SIPp call failed:{o}"
-
-
-def rejected_before_ringing(o: Outcome) -> None:
-    assert o.final == REJECTED, f"the caller was not rejected with {REJECTED}:{o}"
-    assert o.callee_invited == 0, f"the called phone rang:{o}"
-
-
-def screened(o: Outcome, action: str, status: str = "ok", **fields: str) -> None:
-    assert o.result is not None, f"Asterisk logged no result for the call:{o}"
-    assert (o.result["action"], o.result["status"]) == (action, status), f"{o}"
-    for key, value in fields.items():
-        assert o.result[key] == value, f"{key}: expected {value!r}:{o}"
-    # callscreen.conf's own NOTICE line (what operators grep for) says the same, once
-    assert [(s.get("action"), s.get("status")) for s in o.screenings] == [(action, status)], (
-        f"callscreen.conf logged {o.screenings}:{o}")
-
 
 def test_plain_call_without_screening(asterisk: Asterisk, sipp: Sipp) -> None:
     """Asterisk and SIPp alone: a call that does not go through callscreen connects."""

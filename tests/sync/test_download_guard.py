@@ -72,3 +72,36 @@ def test_redirect_to_a_non_public_host_is_refused(feed_server: FeedServer) -> No
     with pytest.raises(FeedError, match="'localhost' resolves to"):
         download(feed(feed_server.url("/r")))
     assert feed_server.hits.get("/f") is None
+
+
+def test_the_environment_s_proxy_is_used(feed_server: FeedServer,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set (a closed core network's way out), the feed is fetched through the
+    proxy: the proxy gets the absolute URL, and the feed's host is resolved by the proxy."""
+    feed_server.body("http://feeds.invalid/f", CSV)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{feed_server.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert download(feed("http://feeds.invalid/f")).body == CSV
+    assert feed_server.hits.get("http://feeds.invalid/f") == 1
+
+
+def test_through_a_proxy_a_non_public_host_is_still_refused(
+        feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through a proxy the guard checks each request's host before it is sent: a name that
+    resolves to loopback never reaches the proxy."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{feed_server.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(FeedError, match="'localhost' resolves to"):
+        download(feed("http://localhost:9/f"))
+    assert feed_server.hits == {}
+
+
+def test_no_proxy_means_a_direct_guarded_connection(
+        feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host NO_PROXY covers is fetched directly, through the connection guard."""
+    feed_server.body("/f", CSV)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert download(feed(feed_server.url("/f"))).body == CSV

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,8 @@ class Result:
         return self.fields.get(key, "")
 
     def __str__(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in self.fields.items() if k != "uniqueid")
+        return " ".join(f"{k}={v if v.isprintable() else repr(v)}"
+                        for k, v in self.fields.items() if k != "uniqueid")
 
 
 @dataclass
@@ -187,7 +189,11 @@ class Asterisk:
             match = RESULT_RE.search(line)
             if match:
                 pairs = (item.partition("=") for item in match.group("fields").split("|"))
-                found.append(Result({k: v for k, _, v in pairs}))
+                fields = {k: v for k, _, v in pairs}
+                # the test dialplan URI-encodes these two (they may hold a line break)
+                for name in ("caller", "exten"):
+                    fields[name] = urllib.parse.unquote(fields.get(name, ""))
+                found.append(Result(fields))
         return found
 
     def screenings_since(self, offset: int) -> list[dict[str, str]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.parse
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class Outcome:
     result: Result | None
     screenings: list[dict[str, str]]  # callscreen.conf's NOTICE lines for this call
     log: str
+    agi_environments: list[list[str]]  # as Asterisk wrote them (with `agi set debug on`)
 
     @property
     def final(self) -> int | None:
@@ -44,6 +47,14 @@ class Outcome:
     @property
     def early_media(self) -> bool:
         return 183 in self.caller.trace.received_statuses()
+
+    @property
+    def callee_caller_id(self) -> str | None:
+        """The caller ID the called phone was shown: the From user of the INVITE it got,
+        URI-decoded."""
+        invites = self.callee.trace.received("INVITE")
+        user = invites[0].from_user if invites else None
+        return urllib.parse.unquote(user) if user is not None else None
 
     def brief(self) -> str:
         """One line for the run's output: what each side saw."""
@@ -71,25 +82,34 @@ class Calls:
     path: str  # "fastagi" or "script": which AGI the dialplan uses
 
     def inbound(self, caller: str, subscriber: str, expect_answer: bool = True) -> Outcome:
-        """The network (trunk) calls `subscriber` from `caller`."""
+        """The network (trunk) calls `subscriber` from `caller` (the From user, as written:
+        URI escapes such as `%0A` included)."""
         ports = self.asterisk.ports
         return self._call(f"in-{self.path}", caller, subscriber, ports.trunk, ports.subscriber,
                           expect_answer)
 
-    def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True) -> Outcome:
-        """`subscriber` dials `dialled`, out through the trunk."""
+    def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True,
+                 press_1_after_s: float | None = None) -> Outcome:
+        """`subscriber` dials `dialled`, out through the trunk. With `press_1_after_s`, the
+        phone sends the digit 1 (RFC 4733) that long after the early media began."""
         ports = self.asterisk.ports
+        scenario, extra = "caller.xml", []
+        if press_1_after_s is not None:
+            scenario = "caller-press-1.xml"
+            extra = ["-set", "press_1_after_ms", str(int(press_1_after_s * 1000))]
         return self._call(f"out-{self.path}", subscriber, dialled, ports.subscriber, ports.trunk,
-                          expect_answer)
+                          expect_answer, scenario, extra)
 
     def _call(self, name: str, caller: str, dialled: str, from_port: int, to_port: int,
-              expect_answer: bool) -> Outcome:
+              expect_answer: bool, scenario: str = "caller.xml",
+              extra: list[str] | None = None) -> Outcome:
         offset = self.asterisk.log_size()
         with RtpSink() as caller_ear, RtpSink() as callee_ear:
             callee = self.sipp.answer(f"{name}-callee", to_port, callee_ear.port)
             try:
                 run = self.sipp.call(f"{name}-caller", from_port,
-                                     [(caller, dialled, caller_ear.port)], talk_ms=500)
+                                     [(caller, dialled, caller_ear.port)], talk_ms=500,
+                                     scenario=scenario, extra=extra)
             finally:
                 # A callee that should get the call has it by now; give a late INVITE a moment.
                 answered = callee.finish(timeout_s=10) if expect_answer else None
@@ -97,12 +117,37 @@ class Calls:
                     time.sleep(0.5)
                     answered = callee.quit()
             results = self.asterisk.wait_results(offset, 1, timeout_s=10)
+        log = self.asterisk.log_since(offset)
         outcome = Outcome(run, answered, caller_ear.audio_s, callee_ear.audio_s,
-                       results[-1] if results else None,
-                       self.asterisk.screenings_since(offset),
-                       _interesting(self.asterisk.log_since(offset)))
+                          results[-1] if results else None,
+                          self.asterisk.screenings_since(offset), _interesting(log),
+                          agi_environments(log))
         print(f"\n    [{self.path}] {caller} -> {dialled}: {outcome.brief()}", end="")
         return outcome
+
+
+_AGI_TX = re.compile(r"AGI Tx >> (.*)$")
+
+
+def agi_environments(log: str) -> list[list[str]]:
+    """The AGI environments Asterisk sent (logged with `agi set debug on`): for each, what
+    follows `AGI Tx >> ` on every line from its first variable to the empty line that ends
+    it. A value holding a line break shows up as a log line that is not an `AGI Tx` line:
+    it is kept whole, so it can't pass for a variable."""
+    found: list[list[str]] = []
+    current: list[str] | None = None
+    for line in log.splitlines():
+        tx = _AGI_TX.search(line)
+        payload = tx.group(1) if tx else None
+        if current is None:
+            if payload is None or not payload.startswith(("agi_network: ", "agi_request: ")):
+                continue
+            current = []
+            found.append(current)
+        current.append(payload if payload is not None else line)
+        if payload == "":
+            current = None
+    return found
 
 
 def _interesting(log: str) -> str:

@@ -26,6 +26,21 @@ _BLOCK_RE = re.compile(
 class Message:
     direction: str  # "sent" or "received"
     first_line: str
+    text: str = ""  # the whole message as traced
+
+    def header(self, name: str) -> str | None:
+        """The first header `name` (case-insensitive), without the name; None when absent."""
+        for line in self.text.splitlines()[1:]:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() == name.lower():
+                return value.strip()
+        return None
+
+    @property
+    def from_user(self) -> str | None:
+        """The user part of the From URI, as sent (still URI-encoded)."""
+        found = re.search(r"sips?:([^@;>]*)@", self.header("From") or "")
+        return found.group(1) if found else None
 
     @property
     def request(self) -> str | None:
@@ -51,7 +66,14 @@ class Trace:
         if not path.exists():
             return cls()
         text = path.read_text(errors="replace")
-        return cls([Message(m["dir"], m["first"].strip()) for m in _BLOCK_RE.finditer(text)])
+        found = list(_BLOCK_RE.finditer(text))
+        ends = [m.start() for m in found[1:]] + [len(text)]
+        return cls([Message(m["dir"], m["first"].strip(), text[m.start("first"):end])
+                    for m, end in zip(found, ends[:len(found)], strict=True)])
+
+    def received(self, method: str) -> list[Message]:
+        """The requests `method` received, in order."""
+        return [m for m in self.messages if m.direction == "received" and m.request == method]
 
     def received_requests(self, method: str) -> int:
         return sum(1 for m in self.messages if m.direction == "received" and m.request == method)
@@ -125,12 +147,19 @@ class Sipp:
 
     def call(self, name: str, local_port: int, calls: list[tuple[str, str, int]],
              talk_ms: int = 500, timeout_s: float = 60, extra: list[str] | None = None,
-             trace: bool = True) -> SippRun:
-        """Place calls (caller, dialled, rtp port) from 127.0.0.1:local_port; wait for the end."""
+             trace: bool = True, scenario: str = "caller.xml") -> SippRun:
+        """Place calls (caller, dialled, rtp port) from 127.0.0.1:local_port; wait for the end.
+
+        The caller is written into the From user as given: URI escapes such as `%0A` reach
+        Asterisk as they are (PJSIP decodes them); a `;` can't be given (the injection file's
+        separator): write `%3B`.
+        """
+        if any(";" in a or ";" in b or "\n" in a + b for a, b, _ in calls):
+            raise HarnessError(f"a caller or number holds ';' or a line break: {calls!r}")
         stem, msg, out = self._files(name)
         inf = self.work / f"{stem}.csv"
         inf.write_text("SEQUENTIAL\n" + "".join(f"{a};{b};{p};\n" for a, b, p in calls))
-        argv = [*self._base("caller.xml", local_port, stem, msg, trace),
+        argv = [*self._base(scenario, local_port, stem, msg, trace),
                 "-inf", self.chroot.inside(inf), "-m", str(len(calls)), "-d", str(talk_ms),
                 "-timeout", f"{int(timeout_s)}s", "-timeout_error", *(extra or [])]
         proc = subprocess.run(self.chroot.command(argv), capture_output=True, text=True,
