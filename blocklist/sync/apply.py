@@ -12,7 +12,7 @@ and leaves the store exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from blocklist.entries import MANUAL_SOURCE, Entry
@@ -34,9 +34,10 @@ class Outcome:
     accepted: int
     rejected: list[RowError]
     skipped_expired: int
-    added: list[EntryKey] = field(default_factory=list)
-    removed: list[EntryKey] = field(default_factory=list)
-    changed: list[EntryKey] = field(default_factory=list)
+    # Keys counted at once, listed when read (`KeyList`: a sync of a million only counts).
+    added: Sequence[EntryKey] = field(default_factory=list)
+    removed: Sequence[EntryKey] = field(default_factory=list)
+    changed: Sequence[EntryKey] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
     forced: bool = False
