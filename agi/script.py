@@ -30,7 +30,7 @@ from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener
 from blocklist.settings import Settings
-from blocklist.store.wire import BlockingConnection, RedisAddress
+from blocklist.store.reads import FailoverConnection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,9 +65,8 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
     except BadRequestError as exc:
         _log(f"bad request: {exc}; allowing the call")
         return Decision.degraded_allow(Reason.BAD_REQUEST, None)
-    connection = BlockingConnection(
-        RedisAddress.from_url(settings.redis.call_path_url), settings.lookup_timeout_s
-    )
+    # The read endpoints in order, each with what is left of the budget.
+    connection = FailoverConnection(settings.redis, settings.lookup_timeout_s)
     decision = Screener(settings).screen(
         connection, request.direction, request.number, request.subscriber, request.language,
         fail_open=lambda error: _log(f"{error}; allowing the call (degraded)"),
