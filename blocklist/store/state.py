@@ -138,8 +138,8 @@ class KeyList(Sequence[EntryKey]):
     """Keys of a report (added, removed or changed), counted at once, listed when first read.
 
     A snapshot of a million new numbers says how many at once, and builds the million
-    (digits, is_prefix) pairs only if someone reads them (a dry run's diff reads the first
-    few; a sync only counts): building them is a tenth of the apply. `defer` adds keys that
+    (digits, is_prefix) pairs only when someone reads them, after the apply: building them
+    is a tenth of the apply's Python time. `defer` adds keys that
     way; `append` and `extend` add them at once. Compares equal to a list of the same keys.
     """
 

@@ -12,7 +12,7 @@ and leaves the store exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from blocklist.entries import MANUAL_SOURCE, Entry
@@ -34,10 +34,9 @@ class Outcome:
     accepted: int
     rejected: list[RowError]
     skipped_expired: int
-    # Keys counted at once, listed when read (`KeyList`: a sync of a million only counts).
-    added: Sequence[EntryKey] = field(default_factory=list)
-    removed: Sequence[EntryKey] = field(default_factory=list)
-    changed: Sequence[EntryKey] = field(default_factory=list)
+    added: list[EntryKey] = field(default_factory=list)
+    removed: list[EntryKey] = field(default_factory=list)
+    changed: list[EntryKey] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
     forced: bool = False
@@ -115,5 +114,7 @@ def guard_and_apply(
 
 
 def _take(outcome: Outcome, report: ApplyReport) -> None:
-    outcome.added, outcome.removed, outcome.changed = report.added, report.removed, report.changed
+    # The report lists its keys when read (`KeyList`); an outcome's readers want lists.
+    outcome.added, outcome.removed = list(report.added), list(report.removed)
+    outcome.changed = list(report.changed)
     outcome.unchanged = report.unchanged
