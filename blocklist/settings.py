@@ -15,6 +15,7 @@ import re
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
 from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
+from blocklist.urls import unquote
 from blocklist.values import value
 
 TYPE_CHECKING = False
@@ -117,7 +118,7 @@ class SentinelLocation:
             if name not in _SENTINEL_OPTIONS or not eq:
                 raise ConfigError(f"Redis URL {shown!r}: unknown option {name!r} (known:"
                                   f" {', '.join(_SENTINEL_OPTIONS)})")
-            options[name] = _unquote(text)
+            options[name] = unquote(text)
         userinfo, at, hosts_path = rest.rpartition("@")
         if not at:
             userinfo, hosts_path = "", rest
@@ -134,8 +135,8 @@ class SentinelLocation:
         username, colon, password = userinfo.partition(":")
         return cls(
             sentinels=sentinels, service=service, db=int(db_text or 0),
-            tls=scheme == "rediss+sentinel", username=_unquote(username) or None,
-            password=_unquote(password) if colon else None,
+            tls=scheme == "rediss+sentinel", username=unquote(username) or None,
+            password=unquote(password) if colon else None,
             sentinel_username=options.get("sentinel_username") or None,
             sentinel_password=options.get("sentinel_password"),
         )
@@ -160,18 +161,6 @@ def _sentinel_host(text: str, shown: str) -> tuple[str, int]:
     return host, int(port_text) if port_text else SENTINEL_PORT
 
 
-def _unquote(text: str) -> str:
-    """Percent-escapes decoded (credentials may hold `@`, `:` or `/`)."""
-    if "%" not in text:
-        return text
-    first, *parts = text.split("%")
-    out = bytearray(first.encode())
-    for part in parts:
-        try:
-            out += bytes.fromhex(part[:2]) + part[2:].encode()
-        except ValueError:
-            out += ("%" + part).encode()
-    return out.decode("utf-8", "replace")
 
 
 @value
