@@ -147,9 +147,11 @@ class Topology:
 
     # -- processes ------------------------------------------------------------------------
 
-    def start(self, timeout_s: float = 20.0) -> None:
+    def start(self, timeout_s: float = 60.0) -> None:
         """Start every node, and return once the replicas are in sync and every Sentinel
-        knows the replicas and the other Sentinels."""
+        knows the replicas and the other Sentinels. (A Sentinel learns of replicas from the
+        primary's INFO, which it asks every 10 s, and of its peers from hellos every 2 s; on a
+        loaded machine that takes a while, hence the generous default.)"""
         for binary in ("redis-server", "redis-sentinel"):
             if shutil.which(binary) is None:
                 raise RuntimeError(f"no {binary} on PATH: run tools/bootstrap (Debian's package)")
