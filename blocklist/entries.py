@@ -47,6 +47,7 @@ class Direction(StrEnum):
 class Action(StrEnum):
     ALLOW = "allow"
     WARN = "warn"
+    WITHHOLD = "withhold"  # inbound, origin screening only: connect with the number hidden
     BLOCK = "block"
 
 

@@ -38,7 +38,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.BLOCK: 2}
+    from blocklist.origin import OriginDecision
+
+ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.WITHHOLD: 2, Action.BLOCK: 3}
 
 DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
     (Category.REVOKED, Direction.INBOUND): Action.BLOCK,
@@ -73,6 +75,17 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal-error"
 
 
+class OriginReason(StrEnum):
+    """The `SCREEN_REASON` codes of origin screening (`blocklist.origin`): also contract."""
+
+    NATIONAL_CLI_FROM_ABROAD = "national-cli-from-abroad"
+    PROTECTED_CLI_FROM_ABROAD = "protected-cli-from-abroad"
+    REGISTERED_ABROAD = "registered-abroad"
+    ROAMING_VERIFIED = "roaming-verified"
+    ROAMING_UNVERIFIED = "roaming-unverified"
+    ATTESTATION_FAILED = "attestation-failed"
+
+
 @value
 class Decision:
     """What to do with one call, and why.
@@ -80,10 +93,12 @@ class Decision:
     `rule` names the policy rule that chose the action (for explanations); `matched` is the
     listing that decided, if any; `shadow` lists shadow matches that changed nothing.
     `degraded` is true when the store could not be asked (the call is allowed: fail open).
+    `origin` is what origin screening said (`blocklist.origin`), if it spoke; `overridden` is
+    the blocklist's own decision when the origin's was stronger and decided the call.
     """
 
     action: Action
-    reason: Reason
+    reason: Reason | OriginReason
     rule: str
     e164: str | None = None
     category: Category | None = None
@@ -91,6 +106,15 @@ class Decision:
     matched: Match | None = None
     shadow: tuple[Match, ...] = ()
     degraded: bool = False
+    origin: OriginDecision | None = None
+    overridden: Decision | None = None
+
+    def with_origin(self, origin: OriginDecision) -> Decision:
+        """This decision, noting what origin screening said (which did not decide)."""
+        return Decision(
+            self.action, self.reason, self.rule, self.e164, self.category, self.prompt,
+            self.matched, self.shadow, self.degraded, origin, self.overridden,
+        )
 
     @classmethod
     def degraded_allow(cls, reason: Reason, e164: str | None) -> Decision:
@@ -105,10 +129,14 @@ def parse_policy(text: str) -> dict[tuple[Category, Direction], Action]:
         key, _, value = item.partition("=")
         category, _, direction = key.strip().partition(".")
         try:
-            policy[(Category(category), Direction(direction))] = Action(value.strip())
+            action = Action(value.strip())
+            if action is Action.WITHHOLD:
+                raise ValueError(action)  # an origin action: a listing warns or blocks
+            policy[(Category(category), Direction(direction))] = action
         except ValueError:
             raise ConfigError(
-                f"policy rule {item!r}: expected CATEGORY.DIRECTION=ACTION, e.g."
+                f"policy rule {item!r}: expected CATEGORY.DIRECTION=ACTION, ACTION one of"
+                " allow, warn, block (withhold is for origin screening), e.g."
                 " suspected.inbound=block"
             ) from None
     return policy
@@ -116,8 +144,12 @@ def parse_policy(text: str) -> dict[tuple[Category, Direction], Action]:
 
 def prompt_for(action: Action, direction: Direction, language: str) -> str:
     """The announcement for an action, as a sound name: `callscreen/nl/warn-outbound`."""
-    if action is Action.ALLOW or (action is Action.BLOCK and direction is Direction.INBOUND):
-        return ""  # nothing to play: the call goes through, or is rejected before ringing
+    if action in (Action.ALLOW, Action.WITHHOLD) or (
+        action is Action.BLOCK and direction is Direction.INBOUND
+    ):
+        # Nothing to play: the call goes through (withheld: the label says why), or is
+        # rejected before ringing.
+        return ""
     return f"callscreen/{language}/{action.value}-{direction.value}"
 
 

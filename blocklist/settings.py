@@ -14,6 +14,12 @@ import re
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
+from blocklist.origin import (
+    OriginPolicy,
+    parse_home_countries,
+    parse_origin_policy,
+    preset_policy,
+)
 from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
 from blocklist.values import value
 
@@ -125,6 +131,10 @@ class Settings:
     default_language: str = "en"
     protected_numbers: tuple[str, ...] = DEFAULT_PROTECTED["NL"]
     policy: Mapping[tuple[Category, Direction], Action] = DEFAULT_POLICY
+    # Origin screening (blocklist.origin): the calling codes whose caller IDs are ours, and
+    # what to do with them from abroad. The default preset `off` changes nothing.
+    home_countries: tuple[str, ...] = ("31",)
+    origin_policy: OriginPolicy = OriginPolicy()
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -226,6 +236,21 @@ class Settings:
             policy = parse_policy(policy_text)
         except ConfigError as exc:
             raise ConfigError(f"CALLSCREEN_POLICY={policy_text!r}: {exc}") from None
+        home_text = get("HOME_COUNTRIES") or region
+        try:
+            home_countries = parse_home_countries(home_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_HOME_COUNTRIES={home_text!r}: {exc}") from None
+        preset_text = get("ORIGIN_PRESET") or "off"
+        try:
+            preset = preset_policy(preset_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_ORIGIN_PRESET={preset_text!r}: {exc}") from None
+        origin_text = get("ORIGIN_POLICY") or ""
+        try:
+            origin_policy = parse_origin_policy(preset, origin_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_ORIGIN_POLICY={origin_text!r}: {exc}") from None
         return cls(
             redis_url=redis_url,
             region=region,
@@ -233,6 +258,8 @@ class Settings:
             default_language=language,
             protected_numbers=protected,
             policy=policy,
+            home_countries=home_countries,
+            origin_policy=origin_policy,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"

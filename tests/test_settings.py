@@ -9,6 +9,7 @@ import pytest
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
+from blocklist.origin import PRESETS
 from blocklist.settings import EmbeddedRedis, Listen, Settings
 from blocklist.values import replace
 
@@ -51,6 +52,8 @@ def test_nothing_set_gives_the_defaults() -> None:
     ("FEED_SYNC", "off", "feed_sync", False),
     ("FEED_SYNC", "No", "feed_sync", False),
     ("FEED_SYNC", "1", "feed_sync", True),
+    ("HOME_COUNTRIES", "NL, 32", "home_countries", ("31", "32")),
+    ("HOME_COUNTRIES", "uk", "home_countries", ("44",)),
 ])
 def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     """Each variable, well formed, sets its setting (case and spaces forgiven)."""
@@ -88,6 +91,14 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("AUDIT_MAX_EVENTS", "10", "'10' is outside 1000..1e+08"),
     ("API_MAX_UPLOAD_MB", "1e3", "'1e3' is not a whole number"),
     ("FEED_SYNC", "maybe", "'maybe': use on, 1, true, yes, off, 0, false, no"),
+    ("HOME_COUNTRIES", "Holland", "'Holland': expected a calling code"),
+    ("HOME_COUNTRIES", "999", "'999' is not a country calling code"),
+    ("ORIGIN_PRESET", "US", "'US': use one of off, BE"),
+    ("ORIGIN_PRESET", "on", "'on': use one of off, BE"),
+    ("ORIGIN_POLICY", "fixed=hide", "'fixed=hide': expected TYPE=ACTION"),
+    ("ORIGIN_POLICY", "mobile", "'mobile': expected TYPE=ACTION"),
+    ("ORIGIN_POLICY", "voip=block", "'voip=block': expected TYPE=ACTION"),
+    ("POLICY", "suspected.inbound=withhold", "withhold is for origin screening"),
 ])
 def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says: str) -> None:
     """A malformed value is a ConfigError naming the variable and the value."""
@@ -95,6 +106,22 @@ def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says:
         Settings.from_env({f"CALLSCREEN_{name}": raw})
     assert f"CALLSCREEN_{name}" in str(caught.value)
     assert says in str(caught.value)
+
+
+def test_origin_screening_is_off_unless_configured() -> None:
+    """By default the home countries are the region's, and origin screening allows all."""
+    settings = Settings.from_env({"CALLSCREEN_REGION": "DE"})
+    assert settings.home_countries == ("49",)
+    assert settings.origin_policy == PRESETS["off"]
+
+
+def test_an_origin_preset_with_overrides() -> None:
+    """CALLSCREEN_ORIGIN_POLICY overrides single values of CALLSCREEN_ORIGIN_PRESET."""
+    settings = Settings.from_env({"CALLSCREEN_ORIGIN_PRESET": "de",
+                                  "CALLSCREEN_ORIGIN_POLICY": "fixed=block"})
+    policy = settings.origin_policy
+    assert (policy.fixed, policy.mobile, policy.preset) == (Action.BLOCK, Action.WITHHOLD, "DE")
+    assert policy.cut_off == PRESETS["DE"].cut_off
 
 
 def test_a_bad_redis_url_is_refused_without_its_password() -> None:
