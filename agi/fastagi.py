@@ -1,6 +1,6 @@
 """The FastAGI server: `callscreen fastagi --listen HOST:PORT`.
 
-    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER]])
+    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER[,ORIGIN[,ATTESTATION]]]])
 
 One asyncio connection per call, written as a Protocol rather than with streams: it is the
 hot path, and a call costs one store round trip and one AGI exchange (the answer is one
@@ -118,8 +118,11 @@ class CallHandler:
             self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
             return self._counted("unknown", self._fail_open(Reason.BAD_REQUEST, None))
         try:
+            if request.warning is not None:
+                self.rate_limited.warning("bad-argument", f"bad request: {request.warning}")
             screening = self.screener.prepare(
-                request.direction, request.number, request.subscriber, request.language
+                request.direction, request.number, request.subscriber, request.language,
+                request.origin, request.attestation,
             )
             if not screening.commands:
                 return self._concluded(request.direction, screening, started, [])

@@ -39,7 +39,7 @@ from blocklist.entries import Action, Direction
 from blocklist.errors import ConfigError
 from blocklist.numbers import Reading, digits, split_country_code
 from blocklist.policy import ACTION_RANK, Decision, OriginReason, prompt_for
-from blocklist.values import value
+from blocklist.values import replace, value
 
 
 class Origin(StrEnum):
@@ -335,7 +335,7 @@ def combine(
     if origin is None:
         return blocklist
     if ACTION_RANK[origin.action] <= ACTION_RANK[blocklist.action]:
-        return blocklist.with_origin(origin)
+        return replace(blocklist, origin=origin)
     return Decision(
         origin.action, origin.reason, origin.rule, e164=blocklist.e164,
         prompt=prompt_for(origin.action, Direction.INBOUND, language),

@@ -20,6 +20,7 @@ open; `blocklist.screening.Screener.screen` does it for the blocking paths).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from blocklist.entries import (
@@ -54,6 +55,20 @@ DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
 }
 
 PROMPT_LANGUAGES = ("en", "nl")
+
+# SCREEN_LABEL: what the subscriber's phone shows as the caller's name before answering, on an
+# inbound warn or withhold (CALLSCREEN_LABEL_WARN, CALLSCREEN_LABEL_WITHHOLD).
+DEFAULT_LABELS: Mapping[tuple[Action, str], str] = {
+    (Action.WARN, "en"): "Possible scam",
+    (Action.WARN, "nl"): "Mogelijk oplichting",
+    (Action.WITHHOLD, "en"): "Number hidden: abroad",
+    (Action.WITHHOLD, "nl"): "Nummer verborgen: buitenland",
+}
+MAX_LABEL_CHARS = 40
+# Letters of any script, digits, spaces and a little punctuation. Never a comma, `|`, a quote,
+# a backslash, `$`, braces or brackets: the label travels in an AGI command line and an MSet
+# argument (which splits at commas and `|`), and is set as a caller name by the dialplan.
+_LABEL = re.compile(r"[^\W_]|[ .:!?'()\-]")
 
 
 class Reason(StrEnum):
@@ -108,13 +123,7 @@ class Decision:
     degraded: bool = False
     origin: OriginDecision | None = None
     overridden: Decision | None = None
-
-    def with_origin(self, origin: OriginDecision) -> Decision:
-        """This decision, noting what origin screening said (which did not decide)."""
-        return Decision(
-            self.action, self.reason, self.rule, self.e164, self.category, self.prompt,
-            self.matched, self.shadow, self.degraded, origin, self.overridden,
-        )
+    label: str = ""  # SCREEN_LABEL: the caller name the ringing phone shows (inbound)
 
     @classmethod
     def degraded_allow(cls, reason: Reason, e164: str | None) -> Decision:
@@ -151,6 +160,40 @@ def prompt_for(action: Action, direction: Direction, language: str) -> str:
         # rejected before ringing.
         return ""
     return f"callscreen/{language}/{action.value}-{direction.value}"
+
+
+def parse_labels(action: Action, text: str | None) -> dict[tuple[Action, str], str]:
+    """An operator's labels for one action, `en=Possible scam,nl=Mogelijk oplichting`.
+
+    None (unset) keeps the defaults; an empty text, or `off`, turns the labels off; a language
+    not named keeps its default. Raises ConfigError naming a bad item.
+    """
+    labels = {key: label for key, label in DEFAULT_LABELS.items() if key[0] is action}
+    if text is None:
+        return labels
+    if text.strip().lower() in ("", "off"):
+        return {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        language, sep, label = item.partition("=")
+        language, label = language.strip().lower(), label.strip()
+        if (not sep or language not in PROMPT_LANGUAGES or not label
+                or len(label) > MAX_LABEL_CHARS
+                or not all(_LABEL.fullmatch(char) for char in label)):
+            raise ConfigError(
+                f"label {item!r}: expected LANGUAGE=LABEL, LANGUAGE one of"
+                f" {', '.join(PROMPT_LANGUAGES)}, LABEL up to {MAX_LABEL_CHARS} letters, digits,"
+                " spaces and .:!?'()-"
+            )
+        labels[(action, language)] = label
+    return labels
+
+
+def label_for(action: Action, direction: Direction, language: str,
+              labels: Mapping[tuple[Action, str], str]) -> str:
+    """The SCREEN_LABEL of a decision: only inbound warn and withhold have one."""
+    if direction is not Direction.INBOUND:
+        return ""
+    return labels.get((action, language), "")
 
 
 def choose_language(subscriber: str | None, channel: str | None, default: str) -> str:

@@ -20,7 +20,13 @@ from blocklist.origin import (
     parse_origin_policy,
     preset_policy,
 )
-from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
+from blocklist.policy import (
+    DEFAULT_LABELS,
+    DEFAULT_POLICY,
+    PROMPT_LANGUAGES,
+    parse_labels,
+    parse_policy,
+)
 from blocklist.values import value
 
 TYPE_CHECKING = False
@@ -135,6 +141,8 @@ class Settings:
     # what to do with them from abroad. The default preset `off` changes nothing.
     home_countries: tuple[str, ...] = ("31",)
     origin_policy: OriginPolicy = OriginPolicy()
+    # SCREEN_LABEL by (action, language): the caller name shown on an inbound warn or withhold.
+    labels: Mapping[tuple[Action, str], str] = DEFAULT_LABELS
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -251,6 +259,14 @@ class Settings:
             origin_policy = parse_origin_policy(preset, origin_text)
         except ConfigError as exc:
             raise ConfigError(f"CALLSCREEN_ORIGIN_POLICY={origin_text!r}: {exc}") from None
+        labels: dict[tuple[Action, str], str] = {}
+        for action in (Action.WARN, Action.WITHHOLD):
+            name = f"CALLSCREEN_LABEL_{action.name}"
+            raw = environ.get(name)  # set but empty turns the labels off: not `get`
+            try:
+                labels.update(parse_labels(action, raw))
+            except ConfigError as exc:
+                raise ConfigError(f"{name}={raw!r}: {exc}") from None
         return cls(
             redis_url=redis_url,
             region=region,
@@ -260,6 +276,7 @@ class Settings:
             policy=policy,
             home_countries=home_countries,
             origin_policy=origin_policy,
+            labels=labels,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"

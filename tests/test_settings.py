@@ -99,6 +99,10 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("ORIGIN_POLICY", "mobile", "'mobile': expected TYPE=ACTION"),
     ("ORIGIN_POLICY", "voip=block", "'voip=block': expected TYPE=ACTION"),
     ("POLICY", "suspected.inbound=withhold", "withhold is for origin screening"),
+    ("LABEL_WARN", "de=Betrug", "'de=Betrug': expected LANGUAGE=LABEL"),
+    ("LABEL_WARN", "en=Scam, call 112", "'call 112': expected LANGUAGE=LABEL"),
+    ("LABEL_WITHHOLD", "en=${EVIL}", "'en=${EVIL}': expected LANGUAGE=LABEL"),
+    ("LABEL_WITHHOLD", "nl=" + "x" * 41, "up to 40 letters"),
 ])
 def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says: str) -> None:
     """A malformed value is a ConfigError naming the variable and the value."""
@@ -122,6 +126,21 @@ def test_an_origin_preset_with_overrides() -> None:
     policy = settings.origin_policy
     assert (policy.fixed, policy.mobile, policy.preset) == (Action.BLOCK, Action.WITHHOLD, "DE")
     assert policy.cut_off == PRESETS["DE"].cut_off
+
+
+@pytest.mark.parametrize(("raw", "warn_en", "warn_nl"), [
+    (None, "Possible scam", "Mogelijk oplichting"),
+    ("", "", ""),
+    ("off", "", ""),
+    ("nl=Pas op: oplichting?", "Possible scam", "Pas op: oplichting?"),
+])
+def test_warn_labels(raw: str | None, warn_en: str, warn_nl: str) -> None:
+    """Unset keeps the default labels, empty or off turns them off, a language overrides."""
+    environ = {} if raw is None else {"CALLSCREEN_LABEL_WARN": raw}
+    labels = Settings.from_env(environ).labels
+    assert labels.get((Action.WARN, "en"), "") == warn_en
+    assert labels.get((Action.WARN, "nl"), "") == warn_nl
+    assert labels[(Action.WITHHOLD, "nl")] == "Nummer verborgen: buitenland"
 
 
 def test_a_bad_redis_url_is_refused_without_its_password() -> None:
