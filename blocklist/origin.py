@@ -257,6 +257,19 @@ class OriginFacts:
     roaming: Roaming = Roaming.UNVERIFIED
 
 
+def needs_registration_check(
+    reading: Reading, origin: Origin | None, home: tuple[str, ...], policy: OriginPolicy
+) -> bool:
+    """True when the store should say whether the number is registered for use from abroad
+    (asked in the screening's one round trip): a home number from abroad, not protected,
+    whose policy is not allow."""
+    if origin is not Origin.INTERNATIONAL:
+        return False
+    kind = number_type(reading, home)
+    return (kind is not None and kind is not NumberType.PROTECTED
+            and policy.action_for(kind) is not Action.ALLOW)
+
+
 def needs_roaming_check(
     reading: Reading, origin: Origin | None, home: tuple[str, ...], policy: OriginPolicy
 ) -> bool:

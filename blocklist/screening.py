@@ -22,6 +22,7 @@ from blocklist.origin import (
     Roaming,
     combine,
     decide_origin,
+    needs_registration_check,
 )
 from blocklist.policy import Decision, Reason, choose_language, decide, label_for
 from blocklist.settings import Settings
@@ -80,12 +81,16 @@ class Screener:
         subscriber_e164 = self.plan.read_leading(subscriber).e164 if subscriber else None
         commands: tuple[tuple[str, ...], ...] = ()
         if reading.e164 is not None and not reading.protected:
+            registered = direction is Direction.INBOUND and needs_registration_check(
+                reading, origin, self.settings.home_countries, self.settings.origin_policy
+            )
             commands = (
                 screening_command(
                     self.keys,
                     digits(reading.e164),
                     digits(subscriber_e164) if subscriber_e164 else None,
                     self.script_sha,
+                    registered=registered,
                 ),
             )
         return Screening(direction, reading, subscriber_e164, channel_language, commands,
@@ -117,7 +122,8 @@ class Screener:
         if screening.direction is Direction.INBOUND and (
             screening.origin is not None or screening.attestation is not None
         ):
-            facts = OriginFacts(screening.origin, screening.attestation, roaming=roaming)
+            facts = OriginFacts(screening.origin, screening.attestation,
+                                lookup.registered_abroad, roaming)
             origin = decide_origin(
                 screening.reading, facts, self.settings.home_countries,
                 self.settings.origin_policy,
