@@ -143,6 +143,8 @@ class Settings:
     origin_policy: OriginPolicy = OriginPolicy()
     # SCREEN_LABEL by (action, language): the caller name shown on an inbound warn or withhold.
     labels: Mapping[tuple[Action, str], str] = DEFAULT_LABELS
+    # The operator's roaming endpoint (`GET .../{e164}` -> {"roaming": true}); None: no check.
+    roaming_check_url: str | None = None
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -267,6 +269,16 @@ class Settings:
                 labels.update(parse_labels(action, raw))
             except ConfigError as exc:
                 raise ConfigError(f"{name}={raw!r}: {exc}") from None
+        roaming_url = get("ROAMING_CHECK_URL")
+        if roaming_url is not None:
+            from urllib.parse import urlsplit  # only when set: the per-call script pays none
+
+            parts = urlsplit(roaming_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"CALLSCREEN_ROAMING_CHECK_URL={roaming_url!r}: expected http:// or"
+                    " https://HOST/..., e.g. http://hlr.example/roaming/{e164}"
+                )
         return cls(
             redis_url=redis_url,
             region=region,
@@ -277,6 +289,7 @@ class Settings:
             home_countries=home_countries,
             origin_policy=origin_policy,
             labels=labels,
+            roaming_check_url=roaming_url,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"

@@ -54,6 +54,8 @@ def test_nothing_set_gives_the_defaults() -> None:
     ("FEED_SYNC", "1", "feed_sync", True),
     ("HOME_COUNTRIES", "NL, 32", "home_countries", ("31", "32")),
     ("HOME_COUNTRIES", "uk", "home_countries", ("44",)),
+    ("ROAMING_CHECK_URL", "http://hlr.example/r/{e164}", "roaming_check_url",
+     "http://hlr.example/r/{e164}"),
 ])
 def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     """Each variable, well formed, sets its setting (case and spaces forgiven)."""
@@ -103,6 +105,8 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("LABEL_WARN", "en=Scam, call 112", "'call 112': expected LANGUAGE=LABEL"),
     ("LABEL_WITHHOLD", "en=${EVIL}", "'en=${EVIL}': expected LANGUAGE=LABEL"),
     ("LABEL_WITHHOLD", "nl=" + "x" * 41, "up to 40 letters"),
+    ("ROAMING_CHECK_URL", "hlr.example/roaming", "'hlr.example/roaming': expected http://"),
+    ("ROAMING_CHECK_URL", "ftp://hlr.example/{e164}", "expected http:// or https://"),
 ])
 def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says: str) -> None:
     """A malformed value is a ConfigError naming the variable and the value."""
