@@ -87,7 +87,7 @@ LABEL_NAME = "SCREEN_LABEL"  # sent only with a label: inbound warn and withhold
 _MSET_TEMPLATE = 'EXEC MSet "' + ",".join(f"{name}=%s" for name in VARIABLE_NAMES) + '"\n'
 _MSET_LABELLED = _MSET_TEMPLATE[:-2] + f',{LABEL_NAME}=%s"\n'
 # A label's characters (blocklist.policy.parse_labels allows no others): safe in MSet too.
-_LABEL_SAFE = re.compile(r"[^\W_]|[ .:!?'()\-]")
+_LABEL_SAFE = re.compile(r"[^\W_]|[ .:!?\-]")
 
 
 def _values(decision: Decision) -> tuple[str, ...]:
@@ -124,9 +124,8 @@ def mset_line(decision: Decision) -> str | None:
     quotes, so it is used only for values of `[A-Za-z0-9+/_.-]`: codes, E.164 numbers and
     sound names, which is every value callscreen produces. Anything else takes the
     SET VARIABLE path, whose quoting is exact. Those characters need no quoting escapes.
-    SCREEN_LABEL, last, may also hold letters of any script, spaces and `.:!?'()-`: none of
-    them splits MSet's argument or ends the quoted AGI argument, and it is the last pair, so a
-    bracket can't hold a following comma together.
+    SCREEN_LABEL, last, may also hold letters of any script, spaces and `.:!?-`: none of
+    them splits MSet's argument or ends the quoted AGI argument.
     """
     values = _values(decision)
     # One match over all the values at once: the pattern is a character class, repeated.

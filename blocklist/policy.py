@@ -65,10 +65,11 @@ DEFAULT_LABELS: Mapping[tuple[Action, str], str] = {
     (Action.WITHHOLD, "nl"): "Nummer verborgen: buitenland",
 }
 MAX_LABEL_CHARS = 40
-# Letters of any script, digits, spaces and a little punctuation. Never a comma, `|`, a quote,
-# a backslash, `$`, braces or brackets: the label travels in an AGI command line and an MSet
-# argument (which splits at commas and `|`), and is set as a caller name by the dialplan.
-_LABEL = re.compile(r"[^\W_]|[ .:!?'()\-]")
+# Letters of any script, digits, spaces and `.:!?-`. Never a comma, `|`, a quote, a bracket,
+# a backslash or `$`: the label travels in an AGI command line and an MSet argument (which
+# splits at commas and `|`), and the dialplan checks it with FILTER before it becomes the
+# caller name (a bracket would end FILTER's argument list).
+_LABEL = re.compile(r"[^\W_]|[ .:!?\-]")
 
 
 class Reason(StrEnum):
@@ -182,7 +183,7 @@ def parse_labels(action: Action, text: str | None) -> dict[tuple[Action, str], s
             raise ConfigError(
                 f"label {item!r}: expected LANGUAGE=LABEL, LANGUAGE one of"
                 f" {', '.join(PROMPT_LANGUAGES)}, LABEL up to {MAX_LABEL_CHARS} letters, digits,"
-                " spaces and .:!?'()-"
+                " spaces and .:!?-"
             )
         labels[(action, language)] = label
     return labels
