@@ -246,7 +246,10 @@ def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
         store.rebuild()
         print("rebuilt the call path's listing from every source")
     elif args.task == "purge-expired":
+        from blocklist.store import registered
+
         print(f"removed {store.purge_expired()} expired entries")
+        print(f"removed {registered.purge_expired(store)} expired registrations")
     else:
         print(json.dumps(store.counts(), indent=2, sort_keys=True))
     return 0
