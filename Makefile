@@ -1,5 +1,5 @@
 # Shortcuts. The README's two commands are tools/run and tools/check (no make needed).
-.PHONY: run check quick lint types test e2e bench bootstrap lock upgrade prompts numbering-data
+.PHONY: run check quick lint types test e2e bench bootstrap lock upgrade prompts numbering-data ha
 
 BIN := .venv/bin
 
@@ -9,6 +9,11 @@ bootstrap:
 ## Run the service: FastAGI server, admin API and metrics; embedded Redis unless CALLSCREEN_REDIS_URL is set.
 run:
 	tools/run
+
+## The high-availability topology on loopback: Redis primary, two replicas, three sentinels,
+## two FastAGI nodes and the API through Sentinel; prints where everything is; Ctrl-C stops it.
+ha: bootstrap
+	tools/ha
 
 ## Everything CI runs: lint, types, the test suite (it starts its own Redis), then the
 ## end-to-end suite on a real Asterisk (root; builds or reuses a Debian sid chroot).

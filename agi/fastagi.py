@@ -45,6 +45,7 @@ from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
 from blocklist.store.activity_counter import ActivityCounter
 from blocklist.store.multiplexer import Multiplexer
+from blocklist.store.replicas import ReadEndpoints
 
 log = logging.getLogger("callscreen.fastagi")
 
@@ -106,7 +107,7 @@ class CallHandler:
     allowed, degraded, and the error logged. Every decision is counted once, by `_counted`.
     """
 
-    def __init__(self, screener: Screener, store: Multiplexer,
+    def __init__(self, screener: Screener, store: Multiplexer | ReadEndpoints,
                  activity: ActivityCounter | None = None,
                  roaming: RoamingCheck | None = None) -> None:
         self.screener = screener

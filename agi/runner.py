@@ -19,6 +19,12 @@ import tempfile
 
 from blocklist.settings import Settings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.replicas import ReadEndpoints
+    from blocklist.store.wire import RedisAddress
+
 log = logging.getLogger("callscreen.fastagi")
 
 
@@ -49,15 +55,13 @@ async def serve_async(
     from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
     from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
     from blocklist.store.multiplexer import Multiplexer
-    from blocklist.store.wire import RedisAddress
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
-    address = RedisAddress.from_url(settings.redis_url)
-    store = Multiplexer(address, setup=[("SCRIPT", "LOAD", SCREENING_SCRIPT)])
+    store, where = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
     # Activity counts go out on a connection of their own, so a flush never sits in line
     # before a call's lookup; it writes, so it is the primary's.
-    flushes = Multiplexer(address)
+    flushes = Multiplexer(primary_address(settings))
     activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
                                settings.activity_flush_s)
     from agi.roaming import RoamingCheck
@@ -71,7 +75,7 @@ async def serve_async(
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)
-    log.info("FastAGI listening on %s:%d (redis %s)", listen.host, port, address)
+    log.info("FastAGI listening on %s:%d (redis: %s)", listen.host, port, where)
     report_numbering_drift()
     # What start-up built (modules, settings, number tables) lives as long as the process:
     # out of the collector's sight, so its full collections stay cheap while calls run.
@@ -93,6 +97,41 @@ async def serve_async(
     await server.stop()
     await activity.stop()  # the counts of the last seconds, then the connection
     await flushes.close()
+
+
+def primary_address(settings: Settings) -> RedisAddress:
+    """Where the activity flusher writes: the primary (with Sentinel, the one the Sentinels
+    name at start; it is not followed across a failover, so counts are lost until a restart
+    after one)."""
+    from blocklist.store.reads import ask_sentinels
+    from blocklist.store.wire import RedisAddress
+
+    sentinel = settings.redis.sentinel
+    if sentinel is None:
+        return RedisAddress.from_url(settings.redis.service_url())
+    return ask_sentinels(sentinel, 5.0)[-1]
+
+
+async def read_store(
+    settings: Settings, setup: list[tuple[str, ...]]
+) -> tuple[Multiplexer | ReadEndpoints, str]:
+    """Where calls read (and a description for the log): one Redis through one multiplexed
+    connection, or, with CALLSCREEN_READ_URLS or a Sentinel URL, the read endpoints in order
+    (`blocklist.store.replicas`)."""
+    from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.replicas import ReadEndpoints
+    from blocklist.store.wire import RedisAddress
+
+    location = settings.redis
+    sentinel = location.sentinel
+    if location.read_urls or sentinel is not None:
+        addresses = [RedisAddress.from_url(url) for url in location.read_urls]
+        endpoints = ReadEndpoints(addresses, sentinel=sentinel, setup=setup)
+        await endpoints.start()
+        what = ", ".join(e.label for e in endpoints.endpoints) or "none yet"
+        return endpoints, f"read endpoints {what}"
+    address = RedisAddress.from_url(location.service_url())
+    return Multiplexer(address, setup=setup), str(address)
 
 
 def _worker(settings: Settings, index: int) -> None:

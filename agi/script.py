@@ -30,7 +30,7 @@ from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener
 from blocklist.settings import Settings
-from blocklist.store.wire import BlockingConnection, RedisAddress
+from blocklist.store.reads import FailoverConnection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,9 +67,8 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
         return Decision.degraded_allow(Reason.BAD_REQUEST, None)
     if request.warning is not None:
         _log(f"bad request: {request.warning}")
-    connection = BlockingConnection(
-        RedisAddress.from_url(settings.redis.call_path_url), settings.lookup_timeout_s
-    )
+    # The read endpoints in order, each with what is left of the budget.
+    connection = FailoverConnection(settings.redis, settings.lookup_timeout_s)
     decision = Screener(settings).screen(
         connection, request.direction, request.number, request.subscriber, request.language,
         origin=request.origin, attestation=request.attestation,

@@ -20,6 +20,7 @@ from api import (
     audit,
     background,
     bulk,
+    console,
     disputes,
     docs_page,
     entries,
@@ -90,7 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     if settings.redis_url is None:
         raise ConfigError("the admin API needs CALLSCREEN_REDIS_URL (or `callscreen run`)")
     owned = store is None
-    the_store = store or Store.from_url(settings.redis_url, settings.key_prefix)
+    the_store = store or Store.from_location(settings.redis, settings.key_prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,7 +115,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     docs_page.install(app)
-    app.add_middleware(BodyLimit, upload_paths=frozenset({"/v1/entries/import"}),
+    console.install(app)
+    app.add_middleware(BodyLimit,
+                       upload_paths=frozenset({"/v1/entries/import", console.IMPORT_PATH}),
                        upload_max_bytes=settings.api_max_upload_bytes)
     app.add_middleware(RequestTelemetry)
     return app

@@ -9,6 +9,9 @@ lifespan:
   The call path already ignores them; the purge keeps lists, exports and counts honest. With
   several API processes, a Redis lock held for the interval lets one of them purge. With
   `CALLSCREEN_FEED_SYNC` off the process changes nothing on its own: no sync, no purge.
+- always, every `PRIMARY_CHECK_S`, a test write to the primary sets
+  `callscreen_primary_reachable` (1 or 0), and a primary the Sentinels name anew counts in
+  `callscreen_failovers_followed_total`.
 
 The store is blocking (redis-py): all of this runs in worker threads, off the event loop. A
 failure (Redis away) is logged and retried on the next round; it never stops the API.
@@ -22,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from blocklist import metrics
 from blocklist.errors import CallscreenError
 from blocklist.settings import Settings
 from blocklist.store import locks
@@ -34,6 +38,7 @@ log = logging.getLogger("callscreen.api")
 PURGE_INTERVAL_S = 3600.0
 PURGE_CHECK_S = 60.0  # how often a process tries to take the purge turn
 STOP_WAIT_S = 30.0  # at shutdown, how long a sync in progress may take to finish
+PRIMARY_CHECK_S = 5.0  # how often the primary's reachability for writes is checked
 
 
 @dataclass
@@ -75,6 +80,9 @@ async def start(
         except CallscreenError as error:
             log.error("feeds file not loaded: %s", error)
     background = Background()
+    watch = asyncio.create_task(primary_watch(store, background.stop_event), name="primary-watch")
+    watch.add_done_callback(_log_crash)
+    background.tasks.append(watch)
 
     def synced(results: list[RunResult]) -> None:
         if any(r.outcome == "ok" for r in results):
@@ -91,6 +99,26 @@ async def start(
     for task in background.tasks:
         task.add_done_callback(_log_crash)
     return background
+
+
+async def primary_watch(store: Store, stop_event: asyncio.Event, *,
+                        check_s: float = PRIMARY_CHECK_S) -> None:
+    """Until `stop_event`: every `check_s`, can the primary be written? (the metric above)."""
+    primary: str | None = None
+    while not stop_event.is_set():
+        try:
+            named = await asyncio.to_thread(store.primary)
+            if primary is not None and named != primary:
+                metrics.FAILOVERS_FOLLOWED.inc()
+                log.warning("the Sentinels name a new primary: %s (was %s)", named, primary)
+            primary = named
+            await asyncio.to_thread(store.check_primary)
+            metrics.PRIMARY_REACHABLE.set(1)
+        except CallscreenError as error:
+            metrics.PRIMARY_REACHABLE.set(0)
+            log.warning("the primary is not reachable for writes: %s", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), timeout=check_s)
 
 
 async def purge_loop(store: Store, stop_event: asyncio.Event, on_change: Callable[[], None],

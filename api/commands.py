@@ -56,7 +56,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.apikeys import Role, create_key, list_keys, revoke_key
 
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     actor = cli_actor()
     if args.keys_action == "create":
         key, token = create_key(store, args.name, Role(args.role), created_by=actor)

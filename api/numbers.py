@@ -36,7 +36,7 @@ from blocklist.numbers import digits
 from blocklist.origin import Attestation, Origin
 from blocklist.policy import Decision, Reason
 from blocklist.store.disputes import open_disputes
-from blocklist.store.wire import BlockingConnection, RedisAddress
+from blocklist.store.reads import FailoverConnection
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 Ctx = Annotated[Context, Depends(get_context)]
@@ -77,9 +77,7 @@ def explain_number(
         raise Problem(422, "invalid-number", f"subscriber {subscriber!r} is not a phone number",
                       errors=[{"location": ["query", "subscriber"],
                                "message": "not a phone number"}])
-    connection = BlockingConnection(
-        RedisAddress.from_url(context.settings.redis.service_url()), LOOKUP_TIMEOUT_S
-    )
+    connection = FailoverConnection(context.settings.redis, LOOKUP_TIMEOUT_S, primary=True)
     # Raises StoreError (a 503) when the store fails; an unreadable number never asks it.
     decision = screener.screen(connection, direction, number, subscriber, origin=origin,
                                attestation=attestation)

@@ -18,6 +18,8 @@ How errors map:
     InvalidEntryError          422 invalid-entry
     SyncRefusedError           409 import-refused
     FeedError                  422 invalid-feed
+    NotDurableError            503 write-not-durable (written to the primary, too few replicas
+                               confirmed it: it may be lost in a failover; check and repeat)
     StoreCommandError          500 store-error (Redis refused a command: a bug, logged)
     StoreError                 503 store-unavailable (the detail does not leak Redis' text)
     HTTPException              its status (404 not-found, 405 method-not-allowed, ...)
@@ -40,6 +42,7 @@ from blocklist.errors import (
     FeedError,
     InvalidEntryError,
     InvalidNumberError,
+    NotDurableError,
     ProtectedNumberError,
     StoreCommandError,
     StoreError,
@@ -65,6 +68,7 @@ TITLES = {
     "payload-too-large": "The request body is too large",
     "unsupported-media-type": "Unsupported media type",
     "store-unavailable": "The blocklist store is unavailable",
+    "write-not-durable": "The write may not be durable",
     "store-error": "The blocklist store refused a command",
     "internal-error": "Internal error",
 }
@@ -192,6 +196,15 @@ def install(app: FastAPI) -> None:
                                 "the blocklist store did not answer; try again",
                                 headers={"Retry-After": "5"})
 
+    async def on_not_durable(request: Request, exc: Exception) -> JSONResponse:
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.warning("write not confirmed by replicas on %s: %s", route, exc)
+        return problem_response(
+            request, 503, "write-not-durable",
+            "the change was written to the primary, but too few replicas confirmed it in"
+            " time: it may not be durable and could be lost if the primary fails now; check"
+            " whether it is there and repeat it if not", headers={"Retry-After": "5"})
+
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
         return problem_response(request, 500, "internal-error", "an internal error occurred")
@@ -202,5 +215,6 @@ def install(app: FastAPI) -> None:
     for kind in (InvalidNumberError, InvalidEntryError, FeedError):
         app.add_exception_handler(kind, on_domain)
     app.add_exception_handler(StoreError, on_store)
+    app.add_exception_handler(NotDurableError, on_not_durable)
     app.add_exception_handler(StoreCommandError, on_store)
     app.add_exception_handler(Exception, on_anything)

@@ -41,11 +41,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.screening import Screener
     from blocklist.store.admin import Store
-    from blocklist.store.wire import BlockingConnection, RedisAddress
+    from blocklist.store.reads import FailoverConnection
 
-    url = settings.redis.service_url()
     direction = Direction(args.direction)
-    # The call path's own decision, but a store failure is an error here, not an allow.
     from blocklist.origin import read_attestation, read_origin
 
     try:
@@ -56,13 +54,15 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             f"--origin {args.origin!r} / --attestation {args.attestation!r}: expected national,"
             " international or internal / A, B, C or failed"
         ) from None
+    # The call path's own decision (on the primary, so a change just made shows), but a
+    # store failure is an error here, not an allow.
     decision = Screener(settings).screen(
-        BlockingConnection(RedisAddress.from_url(url), 5.0), direction, args.number,
+        FailoverConnection(settings.redis, 5.0, primary=True), direction, args.number,
         args.subscriber, origin=origin, attestation=attestation,
     )
     explained = []
     if decision.e164:
-        store = Store.from_url(url, settings.key_prefix)
+        store = Store.from_location(settings.redis, settings.key_prefix)
         explained = store.explain(digits(decision.e164))
     if args.json:
         print(json.dumps({
@@ -147,7 +147,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
     from blocklist.store.catalog import all_entries
 
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     entries = list(all_entries(store, [args.source] if args.source else None))
     label = args.source or "callscreen-export"
     if args.output == "-":
@@ -164,7 +164,7 @@ def cmd_entry(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     is_prefix = args.prefix
     key = plan.parse_prefix(args.number) if is_prefix else digits(plan.parse_exact(args.number))
     if args.action == "remove":
@@ -191,7 +191,7 @@ def cmd_allow(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     if args.action == "list":
         for (key, is_prefix), note in sorted(store.allowlist().items()):
             print(f"+{key}{'*' if is_prefix else ''}  {note.get('reason', '')}")
@@ -214,7 +214,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
     plan = NumberPlan(settings.region, settings.protected_numbers)
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     sub = digits(plan.parse_exact(args.number))
     if args.action == "set":
         store.set_subscriber(
@@ -241,7 +241,7 @@ def cmd_subscriber(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.admin import Store
 
-    store = Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    store = Store.from_location(settings.redis, settings.key_prefix)
     if args.task == "rebuild":
         store.rebuild()
         print("rebuilt the call path's listing from every source")

@@ -9,6 +9,8 @@
     │   └── SyncRefusedError       a snapshot that would wipe or shrink a list too much
     ├── StoreError             the store did not answer, or answered nonsense
     │   ├── StoreTimeoutError      it did not answer within the time budget
+    │   ├── NotDurableError        a write reached the primary, but too few replicas confirmed
+    │   │                          it: it may be lost if the primary fails now
     │   └── LockLostError          a lock expired or was taken while its holder still worked
     └── StoreCommandError      the store refused a command: an error reply to a bad argument
                                (a bug or bad input, not an outage: never "store unavailable")
@@ -54,6 +56,12 @@ class StoreError(CallscreenError):
 
 class StoreTimeoutError(StoreError):
     """The store did not answer within the time budget."""
+
+
+class NotDurableError(StoreError):
+    """A write reached the primary but fewer replicas than required confirmed it in time
+    (`CALLSCREEN_MIN_REPLICAS_ACK`): a failover now could lose it. It may well be there;
+    repeating it is safe (every write of the store sets a state, it does not add to one)."""
 
 
 class LockLostError(StoreError):

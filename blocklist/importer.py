@@ -44,7 +44,8 @@ def import_file(args: argparse.Namespace, settings: Settings, redis_url: str) ->
                         added_by=f"import:{os.environ.get('USER', 'unknown')}")
     _print_rejected(parsed.errors)
     source = args.source or parsed.header.source
-    store = Store.from_url(redis_url, settings.key_prefix)
+    store = Store.from_url(redis_url, settings.key_prefix,
+                           min_replicas_ack=settings.min_replicas_ack)
     progress = _bar("applying", len(parsed.records), "entries") if show_progress else None
     try:
         outcome = guard_and_apply(store, parsed, source, max_removal_ratio=args.max_removal,

@@ -109,6 +109,38 @@ FEED_SYNCS = Counter(
     ["feed", "outcome"],
 )
 
+# -- high availability: where the call path reads, and the primary for writes ------------------
+
+READ_ENDPOINT = Gauge(
+    "callscreen_read_endpoint",
+    "1 for the Redis endpoint this process reads from now, 0 for its others (host:port or"
+    " socket path).",
+    ["endpoint"],
+    multiprocess_mode="livemax",
+)
+READ_ENDPOINT_SWITCHES = Counter(
+    "callscreen_read_endpoint_switches",
+    "Times the call path switched read endpoint, by reason (error, timeout, readonly,"
+    " loading, masterdown, preferred_back).",
+    ["reason"],
+)
+REPLICA_LAG_SECONDS = Gauge(
+    "callscreen_replica_lag_seconds",
+    "Replication lag a replica the call path reads reports (INFO replication:"
+    " master_last_io_seconds_ago, or how long its link has been down), by endpoint.",
+    ["endpoint"],
+    multiprocess_mode="livemax",
+)
+FAILOVERS_FOLLOWED = Counter(
+    "callscreen_failovers_followed",
+    "Times this process saw the Sentinels name a new primary.",
+)
+PRIMARY_REACHABLE = Gauge(
+    "callscreen_primary_reachable",
+    "1 when the admin API process last reached the primary for writes, 0 when it did not.",
+    multiprocess_mode="livemax",
+)
+
 # -- activity (`blocklist.store.activity_counter`) -----------------------------------------
 
 ACTIVITY_FLUSHES = Counter(

@@ -87,19 +87,129 @@ class EmbeddedRedis:
         return f"unix://{os.path.abspath(self.socket_path)}"
 
 
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+SENTINEL_PORT = 26379
+_SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+
+
+@value
+class SentinelLocation:
+    """A primary found through Redis Sentinel: `CALLSCREEN_REDIS_URL` as
+
+        redis+sentinel://[[user]:password@]HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]
+            [?sentinel_password=...&sentinel_username=...]
+
+    (`rediss+sentinel://`: TLS to the Redis nodes). The user and password are the Redis
+    nodes' (primary and replicas); the Sentinels' own credentials, when they have any, are the
+    `sentinel_*` query parameters: the Sentinels rarely share the nodes' password, so one is
+    never sent for the other. A port left out is Sentinel's, 26379.
+    """
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    sentinel_username: str | None = None
+    sentinel_password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelLocation:
+        """Raises ConfigError naming the URL (without its passwords) and what is wrong."""
+        shown = _without_password(url)
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in SENTINEL_SCHEMES:
+            raise ConfigError(f"Redis URL {shown!r}: a Sentinel URL starts redis+sentinel://"
+                              " or rediss+sentinel://")
+        rest, _, query = rest.partition("?")
+        options: dict[str, str] = {}
+        for pair in query.split("&") if query else ():
+            name, eq, text = pair.partition("=")
+            if name not in _SENTINEL_OPTIONS or not eq:
+                raise ConfigError(f"Redis URL {shown!r}: unknown option {name!r} (known:"
+                                  f" {', '.join(_SENTINEL_OPTIONS)})")
+            options[name] = _unquote(text)
+        userinfo, at, hosts_path = rest.rpartition("@")
+        if not at:
+            userinfo, hosts_path = "", rest
+        hosts_text, _, path = hosts_path.partition("/")
+        sentinels = tuple(_sentinel_host(h, shown) for h in hosts_text.split(","))
+        service, _, db_text = path.partition("/")
+        if not service or not all(c.isalnum() or c in "-_." for c in service):
+            raise ConfigError(f"Redis URL {shown!r}: expected /SERVICE after the Sentinels"
+                              " (letters, digits, - _ .), e.g. /callscreen")
+        if db_text.endswith("/"):
+            db_text = db_text[:-1]
+        if db_text and not (db_text.isdecimal() and int(db_text) < 10_000):
+            raise ConfigError(f"Redis URL {shown!r}: database {db_text!r} is not a number")
+        username, colon, password = userinfo.partition(":")
+        return cls(
+            sentinels=sentinels, service=service, db=int(db_text or 0),
+            tls=scheme == "rediss+sentinel", username=_unquote(username) or None,
+            password=_unquote(password) if colon else None,
+            sentinel_username=options.get("sentinel_username") or None,
+            sentinel_password=options.get("sentinel_password"),
+        )
+
+    def __str__(self) -> str:
+        hosts = ",".join(f"{h}:{p}" for h, p in self.sentinels)
+        scheme = "rediss+sentinel" if self.tls else "redis+sentinel"
+        return f"{scheme}://{hosts}/{self.service}/{self.db}"
+
+
+def _sentinel_host(text: str, shown: str) -> tuple[str, int]:
+    text = text.strip()
+    if text.startswith("["):  # [ipv6]:port
+        host, _, tail = text[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else tail
+    else:
+        host, _, port_text = text.partition(":")
+    if not host or not all(c.isalnum() or c in "-_.:" for c in host):
+        raise ConfigError(f"Redis URL {shown!r}: Sentinel host {text!r} is not a host name")
+    if port_text and not (port_text.isdecimal() and 0 < int(port_text) < 65536):
+        raise ConfigError(f"Redis URL {shown!r}: Sentinel port {port_text!r} is not a port")
+    return host, int(port_text) if port_text else SENTINEL_PORT
+
+
+def _unquote(text: str) -> str:
+    """Percent-escapes decoded (credentials may hold `@`, `:` or `/`)."""
+    if "%" not in text:
+        return text
+    first, *parts = text.split("%")
+    out = bytearray(first.encode())
+    for part in parts:
+        try:
+            out += bytes.fromhex(part[:2]) + part[2:].encode()
+        except ValueError:
+            out += ("%" + part).encode()
+    return out.decode("utf-8", "replace")
+
+
 @value
 class RedisLocation:
-    """Where the blocklist's Redis is: `CALLSCREEN_REDIS_URL`, or else the embedded one.
+    """Where the blocklist's Redis is: `CALLSCREEN_REDIS_URL`, or else the embedded one; and
+    where the call path reads (`CALLSCREEN_READ_URLS`).
 
     Built from the settings (`Settings.redis`); nothing else decides it. The call path and
     callscreen's own commands reach the embedded Redis differently, for the reasons given
-    below; with a configured URL both use it. What else says where Redis is (a Sentinel
-    primary, replicas for the call path's reads) belongs in this value too, so the commands
-    and scripts that ask it don't change when it grows.
+    below; with a configured URL both use it. With a Sentinel URL (`sentinel` is set), the
+    writers find the primary through the Sentinels and follow a failover, and the call path
+    reads the replicas the Sentinels name unless `read_urls` lists endpoints of its own.
     """
 
     configured_url: str | None  # CALLSCREEN_REDIS_URL
     embedded: EmbeddedRedis
+    read_urls: tuple[str, ...] = ()  # CALLSCREEN_READ_URLS, in order of preference
+    min_replicas_ack: int | None = None  # CALLSCREEN_MIN_REPLICAS_ACK; None: decide by topology
+
+    @property
+    def sentinel(self) -> SentinelLocation | None:
+        """The Sentinels and service, when `CALLSCREEN_REDIS_URL` is a Sentinel URL."""
+        url = self.configured_url
+        if url is None or url.partition("://")[0] not in SENTINEL_SCHEMES:
+            return None
+        return SentinelLocation.parse(url)
 
     @property
     def call_path_url(self) -> str:
@@ -108,6 +218,11 @@ class RedisLocation:
         and from its own working directory, where a relative `CALLSCREEN_DATA_DIR` means
         nothing. No file system check either: the script fails open if nothing answers."""
         return self.configured_url or self.embedded.tcp_url
+
+    def call_path_reads(self) -> tuple[str, ...]:
+        """The URLs the call path tries, in order: `CALLSCREEN_READ_URLS`, else the one Redis
+        (a Sentinel URL here means: ask the Sentinels for the replicas, then the primary)."""
+        return self.read_urls or (self.call_path_url,)
 
     def service_url(self) -> str:
         """The Redis for callscreen's own commands and servers (run as callscreen's user).
@@ -167,6 +282,8 @@ class Settings:
     api_max_upload_bytes: int = 64 * 1024 * 1024  # bulk imports through the admin API
     feeds_file: str | None = None  # feed configurations stored at first start (JSON)
     feed_sync: bool = True  # the API process runs the feed scheduler
+    read_urls: tuple[str, ...] = ()  # the call path's read endpoints, in order of preference
+    min_replicas_ack: int | None = None  # replicas that must have a write; None: 1 if any
     # Feed hosts that may resolve to loopback/private/link-local addresses (lower case).
     feed_allowed_hosts: tuple[str, ...] = ()
 
@@ -175,7 +292,8 @@ class Settings:
         """Where Redis is (a property, so a copy with another `redis_url` can't disagree)."""
         return RedisLocation(
             self.redis_url, EmbeddedRedis(os.path.join(self.data_dir, "redis"),
-                                          self.embedded_redis_port)
+                                          self.embedded_redis_port),
+            self.read_urls, self.min_replicas_ack,
         )
 
     @classmethod
@@ -228,13 +346,33 @@ class Settings:
             else DEFAULT_PROTECTED.get(region, ("116xxx",))
         )
         redis_url = get("REDIS_URL")
-        if redis_url is not None and redis_url.partition("://")[0] not in (
-            "redis", "rediss", "unix"
-        ):
-            raise ConfigError(
-                f"CALLSCREEN_REDIS_URL={_without_password(redis_url)!r}: expected redis://,"
-                " rediss:// or unix://"
-            )
+        if redis_url is not None:
+            scheme = redis_url.partition("://")[0]
+            if scheme in SENTINEL_SCHEMES:
+                try:
+                    SentinelLocation.parse(redis_url)
+                except ConfigError as exc:
+                    raise ConfigError(f"CALLSCREEN_REDIS_URL: {exc}") from None
+            elif scheme not in ("redis", "rediss", "unix"):
+                raise ConfigError(
+                    f"CALLSCREEN_REDIS_URL={_without_password(redis_url)!r}: expected"
+                    " redis://, rediss://, unix://, redis+sentinel:// or rediss+sentinel://"
+                )
+        read_urls = tuple(u.strip() for u in (get("READ_URLS") or "").split(",") if u.strip())
+        for url in read_urls:
+            if url.partition("://")[0] not in ("redis", "rediss", "unix"):
+                raise ConfigError(
+                    f"CALLSCREEN_READ_URLS: {_without_password(url)!r} is not a redis://,"
+                    " rediss:// or unix:// URL (the call path reads from Redis nodes, not"
+                    " Sentinels)"
+                )
+            from blocklist.store.wire import RedisAddress  # the call path's own parser
+
+            try:
+                RedisAddress.from_url(url)
+            except ConfigError as exc:
+                raise ConfigError(f"CALLSCREEN_READ_URLS: {exc}") from None
+        min_ack = get("MIN_REPLICAS_ACK")
         metrics = get("METRICS_LISTEN")
         if metrics is not None and metrics.lower() == "off":
             metrics = "off"
@@ -315,17 +453,28 @@ class Settings:
             api_max_upload_bytes=whole("API_MAX_UPLOAD_MB", 64, 1, 4096) * 1024 * 1024,
             feeds_file=get("FEEDS_FILE"),
             feed_sync=choice("FEED_SYNC", "on", SWITCH) in SWITCH[:4],
+            read_urls=read_urls,
+            min_replicas_ack=(
+                None if min_ack is None else whole("MIN_REPLICAS_ACK", 1, 0, 100)
+            ),
             feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
         )
 
 
 def _without_password(url: str) -> str:
-    """A URL for an error message: whatever precedes an `@` may be a password."""
+    """A URL for an error message: whatever precedes an `@` may be a password, and so is
+    a `sentinel_password` option."""
+    url, question, query = url.partition("?")
+    if question:
+        query = "&".join(
+            f"{name}=***" if "password" in name else f"{name}{eq}{text}"
+            for name, eq, text in (p.partition("=") for p in query.split("&"))
+        )
     head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, sep, _ = head.partition("://")
-    return f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"
+    if at:
+        scheme, sep, _ = head.partition("://")
+        url = f"{scheme}{sep}***@{tail}" if sep else f"***@{tail}"
+    return url + question + query
 
 
 def _host_names(raw: str | None) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import pytest
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
 from blocklist.origin import PRESETS
-from blocklist.settings import EmbeddedRedis, Listen, Settings
+from blocklist.settings import EmbeddedRedis, Listen, SentinelLocation, Settings
 from blocklist.values import replace
 
 
@@ -201,3 +201,99 @@ def test_the_location_follows_a_changed_copy() -> None:
     """`Settings.redis` is computed, so a copy with another URL can't disagree with it."""
     settings = replace(Settings(), redis_url="redis://elsewhere:6379/0")
     assert settings.redis.call_path_url == "redis://elsewhere:6379/0"
+
+
+# -- Sentinel URLs, read endpoints, replica acknowledgements ---------------------------------
+
+S = SentinelLocation
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("redis+sentinel://10.0.0.1:26379/callscreen",
+     S((("10.0.0.1", 26379),), "callscreen")),
+    ("redis+sentinel://s1,s2:26380,s3:5000/cs/2",
+     S((("s1", 26379), ("s2", 26380), ("s3", 5000)), "cs", db=2)),
+    ("redis+sentinel://:pw@s1:1/cs", S((("s1", 1),), "cs", password="pw")),
+    ("redis+sentinel://user:p%40ss@s1/cs/0/", S((("s1", 26379),), "cs", username="user",
+                                                password="p@ss")),
+    ("rediss+sentinel://s1/cs?sentinel_password=sp&sentinel_username=su",
+     S((("s1", 26379),), "cs", tls=True, sentinel_username="su", sentinel_password="sp")),
+    ("redis+sentinel://[::1]:26379,[fe80::1]/my-service.1",
+     S((("::1", 26379), ("fe80::1", 26379)), "my-service.1")),
+])
+def test_sentinel_urls_parse(url: str, expected: SentinelLocation) -> None:
+    """A Sentinel URL gives its Sentinels (default port 26379), service, db and credentials."""
+    assert SentinelLocation.parse(url) == expected
+    assert Settings.from_env({"CALLSCREEN_REDIS_URL": url}).redis.sentinel == expected
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("redis+sentinel://s1:26379", "expected /SERVICE"),
+    ("redis+sentinel://s1:26379/", "expected /SERVICE"),
+    ("redis+sentinel:///cs", "'' is not a host name"),
+    ("redis+sentinel://s1,,s2/cs", "'' is not a host name"),
+    ("redis+sentinel://s1:0/cs", "port '0' is not a port"),
+    ("redis+sentinel://s1:99999/cs", "port '99999'"),
+    ("redis+sentinel://s1:x/cs", "port 'x'"),
+    ("redis+sentinel://s1/cs/abc", "database 'abc'"),
+    ("redis+sentinel://s1/c s", "expected /SERVICE"),
+    ("redis+sentinel://s1/cs?password=x", "unknown option 'password'"),
+    ("redis+sentinel://s1/cs?sentinel_password", "unknown option 'sentinel_password'"),
+    ("redis+sentinel://s;1/cs", "'s;1' is not a host name"),
+])
+def test_garbage_sentinel_urls_are_refused_naming_what_is_wrong(url: str, says: str) -> None:
+    """A malformed Sentinel URL is refused at start, naming the variable and the fault."""
+    with pytest.raises(ConfigError, match="CALLSCREEN_REDIS_URL") as caught:
+        Settings.from_env({"CALLSCREEN_REDIS_URL": url})
+    assert says in str(caught.value)
+
+
+def test_a_sentinel_urls_passwords_never_reach_an_error() -> None:
+    """Neither the nodes' password nor the Sentinels' is printed in a refusal."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"CALLSCREEN_REDIS_URL":
+                           "redis+sentinel://u:n0despw@s1:bad/cs?sentinel_password=s3ntpw"})
+    assert "n0despw" not in str(caught.value)
+    assert "s3ntpw" not in str(caught.value)
+    assert "port 'bad'" in str(caught.value)
+
+
+def test_read_urls_are_kept_in_order_and_the_primary_is_the_default() -> None:
+    """CALLSCREEN_READ_URLS lists the call path's endpoints in order; unset, it reads the one
+    Redis (for a Sentinel URL: the Sentinels name the replicas)."""
+    env = {"CALLSCREEN_REDIS_URL": "redis://primary:6379/0",
+           "CALLSCREEN_READ_URLS": " redis://local:6380/0 , unix:///run/r.sock,rediss://far:1 "}
+    location = Settings.from_env(env).redis
+    assert location.call_path_reads() == (
+        "redis://local:6380/0", "unix:///run/r.sock", "rediss://far:1")
+    assert location.sentinel is None
+    sentinel = Settings.from_env({"CALLSCREEN_REDIS_URL": "redis+sentinel://s1/cs"}).redis
+    assert sentinel.call_path_reads() == ("redis+sentinel://s1/cs",)
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    ("redis+sentinel://s1/cs", "not a redis://, rediss:// or unix:// URL"),
+    ("http://h:1", "'http://h:1' is not a redis://"),
+    ("redis://h:notaport", "port 'notaport'"),
+    ("redis://u:s3cret@h/x", "database 'x'"),
+])
+def test_garbage_read_urls_are_refused(raw: str, says: str) -> None:
+    """Each read URL is checked at start; the message names it, never its password."""
+    with pytest.raises(ConfigError, match="CALLSCREEN_READ_URLS") as caught:
+        Settings.from_env({"CALLSCREEN_READ_URLS": f"redis://ok:1/0,{raw}"})
+    assert says in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, None), ("0", 0), ("2", 2)])
+def test_min_replicas_ack(raw: str | None, expected: int | None) -> None:
+    """CALLSCREEN_MIN_REPLICAS_ACK: unset leaves it to the topology (None), else the count."""
+    env = {} if raw is None else {"CALLSCREEN_MIN_REPLICAS_ACK": raw}
+    assert Settings.from_env(env).redis.min_replicas_ack == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "one", "101"])
+def test_garbage_min_replicas_ack_is_refused(raw: str) -> None:
+    """A count that is not a whole number in 0..100 is refused, naming it."""
+    with pytest.raises(ConfigError, match=f"CALLSCREEN_MIN_REPLICAS_ACK={raw!r}"):
+        Settings.from_env({"CALLSCREEN_MIN_REPLICAS_ACK": raw})

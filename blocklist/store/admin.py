@@ -33,11 +33,17 @@ from blocklist.store import explanations, sources, subscribers
 from blocklist.store.apply_lock import APPLY_LOCK_S, ApplyLock
 from blocklist.store.bulk import split
 from blocklist.store.changes import apply_delta
+from blocklist.store.connection import client_for, primary_address
+from blocklist.store.durability import Durability
 from blocklist.store.layout import SCHEMA_VERSION, KeySpace
 from blocklist.store.listing import rebuild
 from blocklist.store.redis_boundary import translated_errors
 from blocklist.store.snapshot import apply_snapshot
 from blocklist.store.state import ApplyReport, EntriesByBucket, EntryKey
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from blocklist.settings import RedisLocation
 
 __all__ = ["ApplyReport", "Store"]
 
@@ -46,16 +52,45 @@ class Store:
     """The blocklist in Redis, for the admin side (CLI, API, feed sync)."""
 
     def __init__(self, client: redis.Redis, key_prefix: str = "cs", *,
-                 apply_lock_s: float = APPLY_LOCK_S) -> None:
+                 apply_lock_s: float = APPLY_LOCK_S, min_replicas_ack: int | None = None,
+                 sentinel: bool = False) -> None:
+        """`min_replicas_ack`, `sentinel`: how many replicas confirm a write
+        (`blocklist.store.durability`)."""
         # Any: redis-py's types can't say that decode_responses=True makes every reply a str.
         self.redis: Any = client
         self.keys = KeySpace(key_prefix)
         self.apply_lock = ApplyLock(self.redis, self.keys, apply_lock_s)
+        self.durability = Durability(self.redis, self.keys, min_replicas_ack, sentinel=sentinel)
 
     @classmethod
-    def from_url(cls, url: str, key_prefix: str = "cs") -> Store:
-        client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=30)
-        return cls(client, key_prefix)
+    def from_url(cls, url: str, key_prefix: str = "cs", *,
+                 min_replicas_ack: int | None = None) -> Store:
+        """A store on `url`: redis://, rediss://, unix://, or a Sentinel URL (the primary the
+        Sentinels name, followed across failovers: `blocklist.store.connection`)."""
+        return cls(client_for(url), key_prefix, min_replicas_ack=min_replicas_ack,
+                   sentinel="+sentinel://" in url)
+
+    @classmethod
+    def from_location(cls, location: RedisLocation, key_prefix: str = "cs") -> Store:
+        """The store of callscreen's commands and servers, where the settings say."""
+        return cls.from_url(location.service_url(), key_prefix,
+                            min_replicas_ack=location.min_replicas_ack)
+
+    def confirm_durable(self, action: str) -> None:
+        """Return once enough replicas have every write so far, else NotDurableError."""
+        self.durability.confirm(action)
+
+    def primary(self) -> str | None:
+        """host:port of the primary the Sentinels name now (None without Sentinel)."""
+        with translated_errors("ask the Sentinels for the primary"):
+            return primary_address(self.redis)
+
+    def check_primary(self) -> None:
+        """Raise StoreError unless the primary (the one the Sentinels name, when there are)
+        takes a write now. Replicas are not waited for: this says whether writes can be
+        made, not whether they are durable."""
+        with translated_errors("write to the primary"):
+            self.redis.set(self.keys.durable, repr(time.time()))
 
     def ping(self) -> None:
         with translated_errors("answer PING"):
@@ -95,6 +130,7 @@ class Store:
         with self.apply_lock.hold() as lease, translated_errors("add entries"):
             for source, adds in by_source.items():
                 apply_delta(self.redis, self.keys, lease, source, adds, ())
+        self.confirm_durable("the added entries")
         return sum(g.count for g in by_source.values())
 
     def add_new_entry(self, entry: Entry) -> bool:
@@ -116,6 +152,7 @@ class Store:
             if listed:
                 return False
             apply_delta(self.redis, self.keys, lease, entry.source, adds, ())
+        self.confirm_durable(f"entry {entry.label}")
         return True
 
     def remove_entries(self, source: str, keys: Iterable[EntryKey]) -> int:
@@ -142,6 +179,7 @@ class Store:
         else:
             with self.apply_lock.hold() as lease, translated_errors(action):
                 report = apply_delta(self.redis, self.keys, lease, source, gathered, wanted)
+            self.confirm_durable(action)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -161,10 +199,13 @@ class Store:
         Refuses (SyncRefusedError, nothing written) a snapshot with no entries, or one that
         removes more than `max_removal_ratio` of the source's entries, unless `force`.
         """
-        return apply_snapshot(self.redis, self.keys, self.apply_lock, source,
-                              lambda new: new.add_all(entries), time.perf_counter(),
-                              max_removal_ratio=max_removal_ratio, force=force,
-                              dry_run=dry_run)
+        report = apply_snapshot(self.redis, self.keys, self.apply_lock, source,
+                                lambda new: new.add_all(entries), time.perf_counter(),
+                                max_removal_ratio=max_removal_ratio, force=force,
+                                dry_run=dry_run)
+        if not dry_run:
+            self.confirm_durable(f"the snapshot of {source!r}")
+        return report
 
     def apply_snapshot_rows(
         self,
@@ -177,10 +218,13 @@ class Store:
     ) -> ApplyReport:
         """`apply_snapshot` of entries given as (key, is_prefix, provenance) rows: a feed's
         bulk path, without an `Entry` per row."""
-        return apply_snapshot(self.redis, self.keys, self.apply_lock, source,
-                              lambda new: new.add_rows(rows), time.perf_counter(),
-                              max_removal_ratio=max_removal_ratio, force=force,
-                              dry_run=dry_run)
+        report = apply_snapshot(self.redis, self.keys, self.apply_lock, source,
+                                lambda new: new.add_rows(rows), time.perf_counter(),
+                                max_removal_ratio=max_removal_ratio, force=force,
+                                dry_run=dry_run)
+        if not dry_run:
+            self.confirm_durable(f"the snapshot of {source!r}")
+        return report
 
     # -- upkeep ---------------------------------------------------------------------------
 
@@ -188,6 +232,7 @@ class Store:
         """Recompute the whole call-path listing from the sources (after a crash, say)."""
         with self.apply_lock.hold() as lease, translated_errors("rebuild the listing"):
             rebuild(self.redis, self.keys, lease.check)
+        self.confirm_durable("the rebuilt listing")
 
     def purge_expired(self, today: dt.date | None = None) -> int:
         """Remove entries past their `valid_until` from every source. Returns how many."""
@@ -216,10 +261,13 @@ class Store:
     def allow(self, key: EntryKey, note: dict[str, str]) -> None:
         with translated_errors("add to the allowlist"):
             subscribers.allow(self.redis, self.keys, key, note)
+        self.confirm_durable("the allowlist entry")
 
     def disallow(self, key: EntryKey) -> bool:
         with translated_errors("remove from the allowlist"):
-            return subscribers.disallow(self.redis, self.keys, key)
+            removed = subscribers.disallow(self.redis, self.keys, key)
+        self.confirm_durable("the allowlist removal")
+        return removed
 
     def allowlist(self) -> dict[EntryKey, dict[str, str]]:
         with translated_errors("read the allowlist"):
@@ -235,12 +283,17 @@ class Store:
     ) -> None:
         with translated_errors("write a subscriber"):
             subscribers.set_subscriber(self.redis, self.keys, number_digits, mode, language)
+        self.confirm_durable("the subscriber's settings")
 
     def delete_subscriber(self, number_digits: str) -> bool:
         with translated_errors("delete a subscriber"):
-            return bool(self.redis.delete(self.keys.subscriber(number_digits)))
+            deleted = bool(self.redis.delete(self.keys.subscriber(number_digits)))
+        self.confirm_durable("the subscriber's deletion")
+        return deleted
 
     def personal_allow(self, subscriber_digits: str, number_digits: str, *, add: bool) -> bool:
         with translated_errors("change a personal allowlist"):
-            return subscribers.personal_allow(self.redis, self.keys, subscriber_digits,
-                                              number_digits, add=add)
+            changed = subscribers.personal_allow(self.redis, self.keys, subscriber_digits,
+                                                 number_digits, add=add)
+        self.confirm_durable("the personal allowlist change")
+        return changed

@@ -72,6 +72,7 @@ def create_key(store: Store, name: str, role: Role, created_by: str) -> tuple[Ap
               "created_at": key.created_at, "created_by": created_by}
     with translated_errors("store an API key"):
         store.redis.hset(store.keys.apikeys, key_id, json.dumps(record, sort_keys=True))
+    store.confirm_durable("the new API key")
     return key, token
 
 
@@ -94,6 +95,7 @@ def revoke_key(store: Store, key_id: str) -> ApiKey | None:
         if raw is None:
             return None
         store.redis.hdel(store.keys.apikeys, key_id)
+    store.confirm_durable("the key's revocation")
     return _from_json(key_id, raw)
 
 

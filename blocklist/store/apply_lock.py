@@ -93,6 +93,10 @@ class ApplyLock:
         self._client = client
         self._keys = keys
         self.ttl_s = ttl_s
+        # Tokens of our leases whose release failed (Redis away: a failover, say). The lock
+        # was replicated, so the new primary has it: released at this process's next apply,
+        # rather than blocking it until the lock expires.
+        self._unreleased: list[str] = []
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[Lease]:
@@ -111,15 +115,28 @@ class ApplyLock:
             yield lease
         except BaseException:
             lease.stop()
-            with contextlib.suppress(StoreError):  # the dirty marker stays: the next rebuilds
+            try:  # the dirty marker stays: the next apply rebuilds
                 release_lock(client, keys.apply_lock, lease.token)
+            except StoreError:
+                self._unreleased.append(lease.token)
             raise
         lease.stop()
         # The lock and the dirty marker go together, only if the lock is still ours: if it
         # is not, the marker stays for the process holding it now (or the next) to rebuild.
-        release_lock(client, keys.apply_lock, lease.token, keys.dirty)
+        try:
+            release_lock(client, keys.apply_lock, lease.token, keys.dirty)
+        except StoreError:
+            self._unreleased.append(lease.token)
+            raise
+
+    def _release_unreleased(self) -> None:
+        for token in list(self._unreleased):
+            with contextlib.suppress(StoreError):  # still away: tried again next time
+                release_lock(self._client, self._keys.apply_lock, token)
+                self._unreleased.remove(token)
 
     def _take(self) -> str:
+        self._release_unreleased()
         deadline = time.monotonic() + self.ttl_s
         while (token := take_lock(self._client, self._keys.apply_lock, self.ttl_s)) is None:
             if time.monotonic() > deadline:

@@ -83,6 +83,7 @@ def open_dispute(store: Store, number_digits: str, contact: str, text: str, acto
         pipe.zadd(keys.disputes, {str(dispute_id): dispute_id})
         pipe.sadd(keys.number_disputes(number_digits), str(dispute_id))
         pipe.execute()
+    store.confirm_durable(f"dispute {dispute_id}")
     found = get_dispute(store, dispute_id)
     assert found is not None
     return found
@@ -197,6 +198,7 @@ def _decide(store: Store, dispute_id: int, status: Status, actor: str, reason: s
         )
     if not changed:
         raise DisputeClosedError(f"dispute {dispute_id} was decided meanwhile")
+    store.confirm_durable(f"the decision on dispute {dispute_id}")
     found = get_dispute(store, dispute_id)
     assert found is not None
     return found

@@ -33,6 +33,7 @@ def _loads(raw: str, what: str) -> Any:
 def save_config(store: Store, feed_id: str, config: Mapping[str, Any]) -> None:
     with translated_errors(f"save feed {feed_id!r}"):
         store.redis.hset(store.keys.feeds, feed_id, json.dumps(dict(config), sort_keys=True))
+    store.confirm_durable(f"feed {feed_id!r}")
 
 
 def delete_config(store: Store, feed_id: str) -> bool:
@@ -40,6 +41,7 @@ def delete_config(store: Store, feed_id: str) -> bool:
     with translated_errors(f"delete feed {feed_id!r}"):
         removed = store.redis.hdel(store.keys.feeds, feed_id)
         store.redis.delete(store.keys.feed_state(feed_id), store.keys.feed_runs(feed_id))
+    store.confirm_durable(f"the deletion of feed {feed_id!r}")
     return bool(removed)
 
 

@@ -29,6 +29,8 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:meta                hash  `schema` version
     {cs}:lock:apply          string  the apply lock (token, expiry, renewed while an apply runs)
     {cs}:dirty               string  an apply that did not finish (the next one rebuilds)
+    {cs}:durable             string  when a writer last asked the replicas to confirm its
+                                     writes (`blocklist.store.durability`)
     {cs}:apikeys             hash  key id -> JSON {name, role, sha256, created_at, created_by}
     {cs}:audit               stream  the audit trail (`blocklist.store.audit`)
     {cs}:reports:<digits>    zset  reporter hash -> when last reported (`...store.reports`)
@@ -54,6 +56,10 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:feed:<id>:runs      list  run records (JSON), newest first, capped
     {cs}:lock:feed:<id>      string  a feed's sync lock (token, expiry)
     {cs}:lock:<name>         string  a lock of background work (`blocklist.store.locks`)
+    {cs}:session:<h>         hash  a console session (h: SHA-256 of its token): key id,
+                                   CSRF token, when made; expires (`...store.sessions`)
+    {cs}:session:<h>:upload  string  a console import waiting for its apply; expires
+    {cs}:signin-fail:<h>     string  failed console sign-ins from one client; expires
 
 `KeySpace` below is the only code that formats these names; the modules named above say
 what their values mean.
@@ -143,6 +149,7 @@ class KeySpace:
         self.meta = f"{root}:meta"
         self.apply_lock = f"{root}:lock:apply"
         self.dirty = f"{root}:dirty"
+        self.durable = f"{root}:durable"
         self.apikeys = f"{root}:apikeys"
         self.audit = f"{root}:audit"
         self.feeds = f"{root}:feeds"
@@ -194,6 +201,15 @@ class KeySpace:
 
     def lock(self, name: str) -> str:
         return f"{self.root}:lock:{name}"
+
+    def session(self, token_hash: str) -> str:
+        return f"{self.root}:session:{token_hash}"
+
+    def session_upload(self, token_hash: str) -> str:
+        return f"{self.root}:session:{token_hash}:upload"
+
+    def signin_failures(self, client_hash: str) -> str:
+        return f"{self.root}:signin-fail:{client_hash}"
 
 
 class SourceKeys:

@@ -10,7 +10,7 @@ import asyncio
 import collections
 import contextlib
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import hiredis
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from blocklist.store.wire import Command
 
 SETUP_TIMEOUT_S = 5.0  # AUTH, SELECT and SCRIPT LOAD on a new connection
+
+
+class ConnectionLostError(StoreError):
+    """The connection dropped with replies outstanding. The server may well be up (Sentinel
+    drops every client of a node it reconfigures): asking again on a new connection may
+    work."""
 
 
 class Multiplexer:
@@ -38,10 +44,14 @@ class Multiplexer:
     def __init__(
         self, address: RedisAddress, *, retry_s: float = 0.5,
         setup: Sequence[Command] = (),
+        check: Callable[[list[object]], str | None] | None = None,
     ) -> None:
-        """`setup`: commands sent on every new connection after AUTH/SELECT (SCRIPT LOAD)."""
+        """`setup`: commands sent on every new connection after AUTH/SELECT (SCRIPT LOAD).
+        `check`: given the setup's replies, why the connection must not be used (it fails
+        as unavailable), or None."""
         self._address = address
         self._setup = list(setup)
+        self._check = check
         self._retry_s = retry_s
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
@@ -104,6 +114,10 @@ class Multiplexer:
                 for reply in replies:
                     if isinstance(reply, hiredis.ReplyError):
                         raise StoreError(f"Redis at {address} refused setup: {reply}")
+                why = self._check(replies[-len(self._setup):]) if self._check else None
+                if why is not None:
+                    self._last_error = why
+                    raise StoreError(f"Redis at {address} unavailable: {why}")
             self._protocol = protocol
             return protocol
         except (OSError, TimeoutError) as exc:
@@ -212,7 +226,8 @@ class _Protocol(asyncio.Protocol):
         while self._waiting:
             _, _, future = self._waiting.popleft()
             if not future.done():
-                future.set_exception(StoreError(f"Redis connection lost: {exc or 'closed'}"))
+                future.set_exception(
+                    ConnectionLostError(f"Redis connection lost: {exc or 'closed'}"))
 
     def close(self) -> None:
         self.closed = True

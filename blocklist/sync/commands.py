@@ -19,7 +19,7 @@ def _store(settings: Settings) -> Store:
     # Imported here: `callscreen --help` should not pay for redis-py.
     from blocklist.store.admin import Store
 
-    return Store.from_url(settings.redis.service_url(), settings.key_prefix)
+    return Store.from_location(settings.redis, settings.key_prefix)
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:

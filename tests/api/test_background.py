@@ -99,7 +99,8 @@ async def test_stop_ends_every_task(settings: Settings, store: Store) -> None:
     changes: list[int] = []
     running = await background.start(replace(settings, feed_sync=True), store,
                                      lambda: changes.append(1), tick_s=0.05, purge_check_s=0.05)
-    assert {t.get_name() for t in running.tasks} == {"feed-scheduler", "purge-expired"}
+    assert {t.get_name() for t in running.tasks} == {"primary-watch", "feed-scheduler",
+                                                      "purge-expired"}
     await asyncio.sleep(0.2)
     await running.stop(wait_s=5)
     assert all(t.done() and not t.cancelled() for t in running.tasks)
