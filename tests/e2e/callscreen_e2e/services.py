@@ -89,6 +89,11 @@ def callscreen_env(redis: Redis, **extra: str) -> dict[str, str]:
         "CALLSCREEN_REDIS_URL": redis.url,
         "CALLSCREEN_REGION": REGION,
         "CALLSCREEN_LOOKUP_TIMEOUT_MS": LOOKUP_TIMEOUT_MS,
+        # Origin screening, for calls on the international trunk only (the others pass no
+        # ORIGIN): DE's rule (numbers withheld, 110/112 cut off) with fixed lines blocked as
+        # BE does, so one Asterisk shows both.
+        "CALLSCREEN_ORIGIN_PRESET": "DE",
+        "CALLSCREEN_ORIGIN_POLICY": "fixed=block",
         **extra,
     }
 
