@@ -8,6 +8,7 @@ import pytest
 from callscreen_e2e.calls import Calls, Outcome
 from callscreen_e2e.checks import connected, rejected_before_ringing, screened
 from callscreen_e2e.seed import CLEAN, SUBSCRIBER, SUSPECTED
+from callscreen_e2e.services import HANGS, ROAMER, Redis, callscreen
 
 pytestmark = pytest.mark.asterisk
 
@@ -37,11 +38,13 @@ def test_the_same_caller_on_the_national_trunk_is_unchanged(calls: Calls) -> Non
 
 
 def test_national_mobile_from_abroad_connects_without_its_number(calls: Calls) -> None:
-    """A Dutch mobile from abroad, not verified as roaming, connects withheld: the phone gets
-    no number, and the label says why."""
+    """A Dutch mobile from abroad that is not roaming connects withheld: the phone gets no
+    number, and the label says why. (The roaming endpoint says no to FastAGI; the per-call
+    script never asks, so there it is unverified.)"""
     o = calls.inbound_abroad(MOBILE, SUBSCRIBER)
     connected(o)
-    screened(o, "withhold", reason="roaming-unverified")
+    reason = "national-cli-from-abroad" if calls.path == "fastagi" else "roaming-unverified"
+    screened(o, "withhold", reason=reason)
     assert o.callee_caller_id == "anonymous", f"{o}"
     assert MOBILE.lstrip("+") not in callee_from(o), f"{o}"
     assert '"Number hidden: abroad"' in callee_from(o), f"{o}"
@@ -62,3 +65,38 @@ def test_a_suspected_caller_rings_with_the_label(calls: Calls) -> None:
     screened(o, "warn")
     assert '"Possible scam"' in callee_from(o), f"{o}"
     assert o.callee_caller_id == SUSPECTED, f"{o}"
+
+
+def test_a_roaming_mobile_connects_with_its_number(calls: Calls) -> None:
+    """The roaming endpoint says yes: through FastAGI the call connects showing the number.
+    The per-call script never asks (no budget for HTTP): there it is withheld, unverified."""
+    o = calls.inbound_abroad(ROAMER, SUBSCRIBER)
+    connected(o)
+    if calls.path == "fastagi":
+        screened(o, "allow", reason="not-listed")
+        assert o.callee_caller_id == ROAMER, f"{o}"
+    else:
+        screened(o, "withhold", reason="roaming-unverified")
+        assert o.callee_caller_id == "anonymous", f"{o}"
+
+
+def test_a_hanging_roaming_endpoint_still_connects(calls: Calls) -> None:
+    """The endpoint never answers: the call is decided within the budget (withheld,
+    unverified, status ok) and connects."""
+    o = calls.inbound_abroad(HANGS, SUBSCRIBER)
+    connected(o)
+    screened(o, "withhold", reason="roaming-unverified")
+
+
+def test_a_registered_number_from_abroad_connects(calls: Calls, redis: Redis) -> None:
+    """A number registered for use from abroad connects from the international trunk,
+    showing its number."""
+    number = "+31612345609"
+    callscreen(redis, "registered", "add", number, "--reason", "contact centre abroad")
+    try:
+        o = calls.inbound_abroad(number, SUBSCRIBER)
+    finally:
+        callscreen(redis, "registered", "remove", number)
+    connected(o)
+    screened(o, "allow", reason="not-listed")
+    assert o.callee_caller_id == number, f"{o}"
