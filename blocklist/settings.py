@@ -27,11 +27,13 @@ from blocklist.policy import (
     parse_labels,
     parse_policy,
 )
+from blocklist.urls import unquote
 from blocklist.values import value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from ipaddress import IPv4Network, IPv6Network
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
@@ -129,7 +131,7 @@ class SentinelLocation:
             if name not in _SENTINEL_OPTIONS or not eq:
                 raise ConfigError(f"Redis URL {shown!r}: unknown option {name!r} (known:"
                                   f" {', '.join(_SENTINEL_OPTIONS)})")
-            options[name] = _unquote(text)
+            options[name] = unquote(text)
         userinfo, at, hosts_path = rest.rpartition("@")
         if not at:
             userinfo, hosts_path = "", rest
@@ -146,8 +148,8 @@ class SentinelLocation:
         username, colon, password = userinfo.partition(":")
         return cls(
             sentinels=sentinels, service=service, db=int(db_text or 0),
-            tls=scheme == "rediss+sentinel", username=_unquote(username) or None,
-            password=_unquote(password) if colon else None,
+            tls=scheme == "rediss+sentinel", username=unquote(username) or None,
+            password=unquote(password) if colon else None,
             sentinel_username=options.get("sentinel_username") or None,
             sentinel_password=options.get("sentinel_password"),
         )
@@ -172,18 +174,6 @@ def _sentinel_host(text: str, shown: str) -> tuple[str, int]:
     return host, int(port_text) if port_text else SENTINEL_PORT
 
 
-def _unquote(text: str) -> str:
-    """Percent-escapes decoded (credentials may hold `@`, `:` or `/`)."""
-    if "%" not in text:
-        return text
-    first, *parts = text.split("%")
-    out = bytearray(first.encode())
-    for part in parts:
-        try:
-            out += bytes.fromhex(part[:2]) + part[2:].encode()
-        except ValueError:
-            out += ("%" + part).encode()
-    return out.decode("utf-8", "replace")
 
 
 @value
@@ -286,6 +276,9 @@ class Settings:
     min_replicas_ack: int | None = None  # replicas that must have a write; None: 1 if any
     # Feed hosts that may resolve to loopback/private/link-local addresses (lower case).
     feed_allowed_hosts: tuple[str, ...] = ()
+    # Reverse proxies in front of the API whose X-Forwarded-For is believed (the console's
+    # sign-in limit counts per client address); none by default: the peer is the client.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def redis(self) -> RedisLocation:
@@ -458,6 +451,7 @@ class Settings:
                 None if min_ack is None else whole("MIN_REPLICAS_ACK", 1, 0, 100)
             ),
             feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
+            trusted_proxies=_networks(get("TRUSTED_PROXIES")),
         )
 
 
@@ -484,3 +478,26 @@ def _host_names(raw: str | None) -> tuple[str, ...]:
         if not re.fullmatch(r"[a-z0-9_.:-]+", name):
             raise ConfigError(f"CALLSCREEN_FEED_ALLOWED_HOSTS: {name!r} is not a host name")
     return tuple(names)
+
+
+def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    """CALLSCREEN_TRUSTED_PROXIES: comma-separated IP addresses or networks (CIDR)."""
+    items = [item.strip() for item in (raw or "").split(",") if item.strip()]
+    if not items:
+        return ()
+    import ipaddress  # here: the per-call script reads its settings too, and rarely this
+
+    networks = []
+    for item in items:
+        try:
+            network = ipaddress.ip_network(item)  # strict: 10.0.0.1/8 is refused, not widened
+        except ValueError:
+            raise ConfigError(
+                f"CALLSCREEN_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                " (e.g. 10.0.0.5, 10.0.0.0/24, fd00::/64)"
+            ) from None
+        if network.prefixlen == 0:
+            # Every address trusted: any client could write the address it is counted under.
+            raise ConfigError(f"CALLSCREEN_TRUSTED_PROXIES: {item!r} would trust every address")
+        networks.append(network)
+    return tuple(networks)

@@ -18,6 +18,7 @@ import time
 import hiredis
 
 from blocklist.errors import ConfigError, StoreError, StoreTimeoutError
+from blocklist.urls import unquote
 from blocklist.values import value
 
 TYPE_CHECKING = False  # no typing, urllib or dataclasses here: see the module docstring
@@ -62,8 +63,8 @@ class RedisAddress:
         if not db_text.isdigit():
             raise ConfigError(f"Redis URL {_redact(url)!r}: database {db_text!r} is not a number")
         common = {
-            "username": _unquote(username) or None,
-            "password": _unquote(password) if userinfo and ":" in userinfo else None,
+            "username": unquote(username) or None,
+            "password": unquote(password) if userinfo and ":" in userinfo else None,
             "db": int(db_text),
         }
         if scheme == "unix":
@@ -100,17 +101,6 @@ def _redact(url: str) -> str:
     return f"{scheme}{sep}{userinfo.partition(':')[0]}:***@{tail}"
 
 
-def _unquote(text: str) -> str:
-    if "%" not in text:
-        return text
-    first, *parts = text.split("%")
-    out = bytearray(first.encode())
-    for part in parts:
-        try:
-            out += bytes.fromhex(part[:2]) + part[2:].encode()
-        except ValueError:
-            out += ("%" + part).encode()
-    return out.decode("utf-8", "replace")
 
 
 def _host_port(location: str, url: str) -> tuple[str, int]:
