@@ -1,10 +1,14 @@
 """What the dialplan asked for, and what we answer: shared by both AGI front ends. Pure.
 
-    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER]])
-    AGI(callscreen-agi,DIRECTION[,NUMBER[,SUBSCRIBER]])
+    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER[,ORIGIN[,ATTESTATION]]]])
+    AGI(callscreen-agi,DIRECTION[,NUMBER[,SUBSCRIBER[,ORIGIN[,ATTESTATION]]]])
 
 `inbound` screens the caller (`CALLERID(num)`) for the called subscriber (`EXTEN`);
 `outbound` screens the dialled `EXTEN` for the calling subscriber (`CALLERID(num)`).
+ORIGIN (`national`, `international`, `internal`, or empty: unknown) and ATTESTATION (`A`,
+`B`, `C`, `failed`, or empty) feed origin screening (`blocklist.origin`). A value of either
+that we can't read is screened as empty (exactly the behaviour without it) and reported in
+`CallRequest.warning`, so a dialplan typo never costs the blocklist's screening.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 
 from agi.protocol import Environment, set_variable
 from blocklist.entries import Direction
+from blocklist.origin import Attestation, Origin, read_attestation, read_origin
 from blocklist.policy import Decision
 from blocklist.values import value
 
@@ -30,6 +35,9 @@ class CallRequest:
     number: str
     subscriber: str | None
     language: str | None
+    origin: Origin | None = None
+    attestation: Attestation | None = None
+    warning: str | None = None  # an argument we ignored, and why (for the log)
 
 
 def request_from(environment: Environment, args: list[str] | None = None) -> CallRequest:
@@ -50,8 +58,23 @@ def request_from(environment: Environment, args: list[str] | None = None) -> Cal
         number = args[1]
     if len(args) > 2 and args[2].strip():
         subscriber = args[2]
+    origin = attestation = None
+    warning = None
+    if len(args) > 3 and args[3].strip():
+        try:
+            origin = read_origin(args[3])
+        except ValueError:
+            warning = (f"ORIGIN {args[3][:40]!r}: expected national, international or"
+                       " internal; screened as unknown")
+    if len(args) > 4 and args[4].strip():
+        try:
+            attestation = read_attestation(args[4])
+        except ValueError:
+            warning = (f"ATTESTATION {args[4][:40]!r}: expected A, B, C or failed;"
+                       " screened as none")
     return CallRequest(
-        direction, number, subscriber or None, environment.get("language") or None
+        direction, number, subscriber or None, environment.get("language") or None,
+        origin, attestation, warning,
     )
 
 
@@ -59,8 +82,12 @@ VARIABLE_NAMES = (
     "SCREEN_ACTION", "SCREEN_CATEGORY", "SCREEN_NUMBER", "SCREEN_PROMPT", "SCREEN_REASON",
     "SCREEN_STATUS",
 )
+LABEL_NAME = "SCREEN_LABEL"  # sent only with a label: inbound warn and withhold
 # The MSet line with a `%s` per value, built once: one C-level format per call.
 _MSET_TEMPLATE = 'EXEC MSet "' + ",".join(f"{name}=%s" for name in VARIABLE_NAMES) + '"\n'
+_MSET_LABELLED = _MSET_TEMPLATE[:-2] + f',{LABEL_NAME}=%s"\n'
+# A label's characters (blocklist.policy.parse_labels allows no others): safe in MSet too.
+_LABEL_SAFE = re.compile(r"[^\W_]|[ .:!?\-]")
 
 
 def _values(decision: Decision) -> tuple[str, ...]:
@@ -76,8 +103,12 @@ def _values(decision: Decision) -> tuple[str, ...]:
 
 
 def variables(decision: Decision) -> list[tuple[str, str]]:
-    """The SCREEN_* channel variables that carry a decision to the dialplan, in order."""
-    return list(zip(VARIABLE_NAMES, _values(decision), strict=True))
+    """The SCREEN_* channel variables that carry a decision to the dialplan, in order;
+    SCREEN_LABEL last, only when the decision has a label."""
+    pairs = list(zip(VARIABLE_NAMES, _values(decision), strict=True))
+    if decision.label:
+        pairs.append((LABEL_NAME, decision.label))
+    return pairs
 
 
 def set_variable_lines(decision: Decision) -> list[str]:
@@ -93,12 +124,19 @@ def mset_line(decision: Decision) -> str | None:
     quotes, so it is used only for values of `[A-Za-z0-9+/_.-]`: codes, E.164 numbers and
     sound names, which is every value callscreen produces. Anything else takes the
     SET VARIABLE path, whose quoting is exact. Those characters need no quoting escapes.
+    SCREEN_LABEL, last, may also hold letters of any script, spaces and `.:!?-`: none of
+    them splits MSet's argument or ends the quoted AGI argument.
     """
     values = _values(decision)
     # One match over all the values at once: the pattern is a character class, repeated.
     if _MSET_SAFE.fullmatch("".join(values)) is None:
         return None
-    return _MSET_TEMPLATE % values
+    label = decision.label
+    if not label:
+        return _MSET_TEMPLATE % values
+    if not all(_LABEL_SAFE.fullmatch(char) for char in label):
+        return None
+    return _MSET_LABELLED % (*values, label)
 
 
 def answer_lines(decision: Decision) -> list[str]:

@@ -1,6 +1,6 @@
 """The FastAGI server: `callscreen fastagi --listen HOST:PORT`.
 
-    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER]])
+    AGI(agi://HOST:4573/screen,DIRECTION[,NUMBER[,SUBSCRIBER[,ORIGIN[,ATTESTATION]]]])
 
 One asyncio connection per call, written as a Protocol rather than with streams: it is the
 hot path, and a call costs one store round trip and one AGI exchange (the answer is one
@@ -24,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from agi.call import BadRequestError, answer_lines, request_from, set_variable_lines
 from agi.protocol import (
@@ -34,9 +35,11 @@ from agi.protocol import (
     Reply,
     ReplyReader,
 )
+from agi.roaming import RoamingCheck
 from blocklist import metrics
 from blocklist.entries import Action, Direction
 from blocklist.errors import StoreError, StoreTimeoutError
+from blocklist.origin import Roaming, needs_roaming_check
 from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
@@ -72,18 +75,26 @@ class RateLimitedLog:
 
 
 class Pending:
-    """A call waiting for the store's replies (`replies`, a future)."""
+    """A call waiting for the store's replies (`replies`, a future) and, for a mobile home
+    number from abroad, the roaming check's answer (`roaming`, a future; both resolve within
+    the call's budget)."""
 
-    __slots__ = ("direction", "replies", "screening", "started")
+    __slots__ = ("direction", "replies", "roaming", "screening", "started")
 
     def __init__(
         self, direction: Direction, screening: Screening, started: float,
         replies: asyncio.Future[list[object]],
+        roaming: asyncio.Future[Roaming] | None = None,
     ) -> None:
         self.direction = direction
         self.screening = screening
         self.started = started
         self.replies = replies
+        self.roaming = roaming
+
+    def ready(self) -> bool:
+        """True once every answer the call waits for is in."""
+        return self.replies.done() and (self.roaming is None or self.roaming.done())
 
 
 class CallHandler:
@@ -97,9 +108,11 @@ class CallHandler:
     """
 
     def __init__(self, screener: Screener, store: Multiplexer | ReadEndpoints,
-                 activity: ActivityCounter | None = None) -> None:
+                 activity: ActivityCounter | None = None,
+                 roaming: RoamingCheck | None = None) -> None:
         self.screener = screener
         self.store = store
+        self.roaming = roaming  # None: no endpoint configured, mobiles stay unverified
         # Hits per listed key, in memory; the runner flushes them to the store off the call.
         self.activity = activity if activity is not None else ActivityCounter()
         self.settings = screener.settings
@@ -119,16 +132,26 @@ class CallHandler:
             self.rate_limited.warning("bad-request", f"bad request: {exc}; allowing the call")
             return self._counted("unknown", self._fail_open(Reason.BAD_REQUEST, None))
         try:
+            if request.warning is not None:
+                self.rate_limited.warning("bad-argument", f"bad request: {request.warning}")
             screening = self.screener.prepare(
-                request.direction, request.number, request.subscriber, request.language
+                request.direction, request.number, request.subscriber, request.language,
+                request.origin, request.attestation,
             )
             if not screening.commands:
                 return self._concluded(request.direction, screening, started, [])
             replies = self.store.submit(screening.commands, self.settings.lookup_timeout_s)
+            roaming = None
+            if self.roaming is not None and screening.reading.e164 is not None and (
+                needs_roaming_check(screening.reading, screening.origin,
+                                    self.settings.home_countries, self.settings.origin_policy)
+            ):
+                # Asked beside the store, within the same budget: no added wait past it.
+                roaming = self.roaming.check(screening.reading.e164)
         except Exception:  # never let one call take the server down: fail open
             log.exception("unexpected error deciding a FastAGI call")
             return self._counted("unknown", self._fail_open(Reason.INTERNAL_ERROR, None))
-        return Pending(request.direction, screening, started, replies)
+        return Pending(request.direction, screening, started, replies, roaming)
 
     def finish(self, pending: Pending) -> Decision:
         """The decision once `pending.replies` is done (a result, an error or cancelled)."""
@@ -137,8 +160,11 @@ class CallHandler:
             error = pending.replies.exception()
             if error is not None:
                 return self._counted(direction, self._store_failed(error, screening))
+            roaming = (
+                pending.roaming.result() if pending.roaming is not None else Roaming.UNVERIFIED
+            )
             return self._concluded(
-                direction, screening, pending.started, pending.replies.result()
+                direction, screening, pending.started, pending.replies.result(), roaming
             )
         except (Exception, asyncio.CancelledError):  # else the call would wait unanswered
             log.exception("unexpected error concluding a FastAGI call")
@@ -157,10 +183,10 @@ class CallHandler:
 
     def _concluded(
         self, direction: Direction, screening: Screening, started: float,
-        replies: list[object],
+        replies: list[object], roaming: Roaming = Roaming.UNVERIFIED,
     ) -> Decision:
         try:
-            decision = self.screener.conclude(screening, replies)
+            decision = self.screener.conclude(screening, replies, roaming=roaming)
         except ValueError as exc:
             metrics.STORE_ERRORS.labels("bad-reply").inc()
             self.rate_limited.warning("bad-reply", f"unreadable store reply: {exc}")
@@ -179,6 +205,14 @@ class CallHandler:
                 decision.action.value, decision.reason, decision.rule,
             )
         self.activity.record(direction, decision)  # a dict increment; flushed elsewhere
+        if screening.origin is not None or screening.attestation is not None:
+            # The origin's own reason when it spoke (roaming-verified, registered-abroad...),
+            # though an allow of its own leaves the blocklist's reason on the channel.
+            said = decision.origin
+            metrics.ORIGIN_CALLS.labels(
+                screening.origin or "unknown", decision.action,
+                said.reason if said is not None else decision.reason,
+            ).inc()
         return self._counted(direction, decision)
 
     def _store_failed(self, error: BaseException, screening: Screening) -> Decision:
@@ -339,10 +373,15 @@ class AgiConnection(asyncio.Protocol):
             return
         self._pending = begun
         begun.replies.add_done_callback(self._stored)
+        if begun.roaming is not None:
+            begun.roaming.add_done_callback(self._stored)
 
-    def _stored(self, _replies: asyncio.Future[list[object]]) -> None:
-        assert self._pending is not None
-        self._start_answer(self._handler.finish(self._pending))
+    def _stored(self, _answer: asyncio.Future[Any]) -> None:
+        pending = self._pending
+        if pending is None or not pending.ready():
+            return  # answered already, or the other answer is still out
+        self._pending = None
+        self._start_answer(self._handler.finish(pending))
 
     def _start_answer(self, decision: Decision) -> None:
         transport = self._transport

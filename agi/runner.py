@@ -64,7 +64,14 @@ async def serve_async(
     flushes = Multiplexer(primary_address(settings))
     activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
                                settings.activity_flush_s)
-    handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter)
+    from agi.roaming import RoamingCheck
+
+    roaming = (
+        RoamingCheck(settings.roaming_check_url, settings.lookup_timeout_s)
+        if settings.roaming_check_url else None
+    )
+    handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter,
+                          roaming)
     server = FastAgiServer(handler, settings.max_calls)
     listen = settings.fastagi_listen
     port = await server.start(listen.host, listen.port, reuse_port=reuse_port)

@@ -1,6 +1,6 @@
 """`callscreen-agi`: the per-call AGI script. Asterisk starts it once per call.
 
-    AGI(callscreen-agi,DIRECTION[,NUMBER[,SUBSCRIBER]])
+    AGI(callscreen-agi,DIRECTION[,NUMBER[,SUBSCRIBER[,ORIGIN[,ATTESTATION]]]])
 
 Budget: 30 ms wall and 16 MB per call (see bench/agi_script.py), so it imports only the lean
 parts of `blocklist` (no phonenumbers, no redis-py, no asyncio) and talks to Redis through one
@@ -65,10 +65,13 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
     except BadRequestError as exc:
         _log(f"bad request: {exc}; allowing the call")
         return Decision.degraded_allow(Reason.BAD_REQUEST, None)
+    if request.warning is not None:
+        _log(f"bad request: {request.warning}")
     # The read endpoints in order, each with what is left of the budget.
     connection = FailoverConnection(settings.redis, settings.lookup_timeout_s)
     decision = Screener(settings).screen(
         connection, request.direction, request.number, request.subscriber, request.language,
+        origin=request.origin, attestation=request.attestation,
         fail_open=lambda error: _log(f"{error}; allowing the call (degraded)"),
     )
     if decision.action.value != "allow":
@@ -81,7 +84,7 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
 
 def converse(decision: Decision, stdin: BinaryIO, stdout: BinaryIO) -> None:
     """Send the answer: one `EXEC MSet`, or, if Asterisk refuses it (or a value needs exact
-    quoting), the six `SET VARIABLE` commands one at a time, each after the last one's reply.
+    quoting), one `SET VARIABLE` per variable, one at a time, each after the last one's reply.
     """
     replies = ReplyReader()
 

@@ -30,6 +30,7 @@ from api import (
     numbers,
     openapi,
     problems,
+    registered,
     reports,
     subscribers,
 )
@@ -71,6 +72,8 @@ TAGS = [
     {"name": "bulk", "description": "Import a feed file; export everything."},
     {"name": "allowlist", "description": "Numbers and blocks never screened."},
     {"name": "subscribers", "description": "Mode, prompt language, personal allowlist."},
+    {"name": "registered", "description": "Numbers registered for use from abroad (origin"
+     " screening); never a bypass of the blocklist."},
     {"name": "reports", "description": "Reports of scam numbers by subscribers, and the queue"
      " of reported numbers to promote or dismiss."},
     {"name": "activity", "description": "Which listed numbers calls matched, and how often."},
@@ -106,8 +109,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.context = Context(settings, the_store,
                                 NumberPlan(settings.region, settings.protected_numbers),
                                 Screener(settings))
-    for module in (numbers, bulk, entries, allowlist, subscribers, reports, activity, disputes,
-                   feeds, keys, audit, health):
+    for module in (numbers, bulk, entries, allowlist, subscribers, registered, reports,
+                   activity, disputes, feeds, keys, audit, health):
         app.include_router(module.router)
     problems.install(app)
     openapi.install(app)

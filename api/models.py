@@ -210,6 +210,25 @@ class Explanation(Out):
     shadow_matches: list[MatchOut]
     entries: list[EntryOut] = Field(description="every entry matching the number, any source")
     disputes: list[OpenDispute] = Field([], description="open disputes about the number")
+    label: str = Field("", description="SCREEN_LABEL: the caller name the phone would show")
+    origin: OriginOut | None = Field(None, description="origin screening's decision, when"
+                                     " `origin` or `attestation` was given and it spoke")
+
+
+class DecisionOut(Out):
+    action: Action
+    reason: str
+    rule: str
+
+
+class OriginOut(Out):
+    action: Action
+    reason: str = Field(description="the SCREEN_REASON code origin screening gave")
+    rule: str
+    number_type: str | None = Field(description="fixed, mobile, nongeo or protected, for a"
+                                    " home number")
+    decided: bool = Field(description="true when origin screening's action was the stronger")
+    blocklist: DecisionOut = Field(description="the blocklist's own decision")
 
 
 # -- allowlist and subscribers -------------------------------------------------------------

@@ -21,11 +21,20 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import Reader
 from api.context import Context, get_context
 from api.fields import entry_out
-from api.models import PHONE_NUMBER, Explanation, MatchOut, NumberText, OpenDispute
+from api.models import (
+    PHONE_NUMBER,
+    DecisionOut,
+    Explanation,
+    MatchOut,
+    NumberText,
+    OpenDispute,
+    OriginOut,
+)
 from api.problems import Problem
 from blocklist.entries import Direction, Match
 from blocklist.numbers import digits
-from blocklist.policy import Reason
+from blocklist.origin import Attestation, Origin
+from blocklist.policy import Decision, Reason
 from blocklist.store.disputes import open_disputes
 from blocklist.store.reads import FailoverConnection
 
@@ -56,6 +65,11 @@ def explain_number(
                                           " outbound: screen the dialled number")],
     subscriber: Annotated[NumberText | None, Query(
         description="the subscriber whose settings apply", examples=["+31612345678"])] = None,
+    origin: Annotated[Origin | None, Query(
+        description="inbound: the trunk the call came on, as the dialplan's ORIGIN")] = None,
+    attestation: Annotated[Attestation | None, Query(
+        description="inbound: the caller's verification, as the dialplan's ATTESTATION")
+    ] = None,
 ) -> Explanation:
     screener = context.screener
     subscriber_e164 = screener.plan.read(subscriber).e164 if subscriber is not None else None
@@ -65,7 +79,8 @@ def explain_number(
                                "message": "not a phone number"}])
     connection = FailoverConnection(context.settings.redis, LOOKUP_TIMEOUT_S, primary=True)
     # Raises StoreError (a 503) when the store fails; an unreadable number never asks it.
-    decision = screener.screen(connection, direction, number, subscriber)
+    decision = screener.screen(connection, direction, number, subscriber, origin=origin,
+                               attestation=attestation)
     if decision.reason is Reason.INVALID_NUMBER:
         raise Problem(422, "invalid-number",
                       f"{number!r} is not a phone number; the call path would allow the call"
@@ -82,4 +97,20 @@ def explain_number(
         entries=[entry_out(e) for e in entries],
         disputes=[OpenDispute(id=d.id, contact=d.contact, text=d.text, opened_at=d.opened_at,
                               opened_by=d.opened_by) for d in disputes],
+        label=decision.label, origin=_origin_out(decision),
+    )
+
+
+def _origin_out(decision: Decision) -> OriginOut | None:
+    """Both decisions, when origin screening spoke: its own and the blocklist's."""
+    said = decision.origin
+    if said is None:
+        return None
+    blocklist = decision.overridden or decision
+    return OriginOut(
+        action=said.action, reason=said.reason, rule=said.rule,
+        number_type=said.kind.value if said.kind else None,
+        decided=decision.overridden is not None,
+        blocklist=DecisionOut(action=blocklist.action, reason=blocklist.reason,
+                              rule=blocklist.rule),
     )

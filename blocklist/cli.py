@@ -17,12 +17,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from typing import Any
 
 from blocklist.actor import cli_actor
 from blocklist.entries import MANUAL_SOURCE, AppliesTo, Category, Direction, Entry, Mode
 from blocklist.errors import CallscreenError
 from blocklist.numbers import digits
-from blocklist.policy import Reason
+from blocklist.policy import Decision, Reason
 from blocklist.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -43,11 +44,21 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from blocklist.store.reads import FailoverConnection
 
     direction = Direction(args.direction)
+    from blocklist.origin import read_attestation, read_origin
+
+    try:
+        origin = read_origin(args.origin or "")
+        attestation = read_attestation(args.attestation or "")
+    except ValueError:
+        raise CallscreenError(
+            f"--origin {args.origin!r} / --attestation {args.attestation!r}: expected national,"
+            " international or internal / A, B, C or failed"
+        ) from None
     # The call path's own decision (on the primary, so a change just made shows), but a
     # store failure is an error here, not an allow.
     decision = Screener(settings).screen(
         FailoverConnection(settings.redis, 5.0, primary=True), direction, args.number,
-        args.subscriber,
+        args.subscriber, origin=origin, attestation=attestation,
     )
     explained = []
     if decision.e164:
@@ -60,6 +71,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             "category": decision.category.value if decision.category else None,
             "prompt": decision.prompt,
             "matched": decision.matched.key if decision.matched else None,
+            "label": decision.label,
+            "origin": _origin_dict(decision),
             "entries": [_entry_dict(e) for e in explained],
         }, indent=2))
         return 0
@@ -75,9 +88,17 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  category: {decision.category.value}")
     if decision.prompt:
         print(f"  prompt: {decision.prompt}")
+    if decision.label:
+        print(f"  label: {decision.label}")
     if decision.matched:
         kind = "block" if decision.matched.is_prefix else "number"
         print(f"  decided by the {kind} +{decision.matched.key}")
+    origin_said = _origin_dict(decision)
+    if origin_said is not None:
+        print(f"  origin: {origin_said['action']} ({origin_said['reason']},"
+              f" {origin_said['rule']}){'  [decided]' if origin_said['decided'] else ''}")
+        blocklist = origin_said["blocklist"]
+        print(f"  blocklist: {blocklist['action']} ({blocklist['reason']}, {blocklist['rule']})")
     for entry in explained:
         until = f" until {entry.valid_until}" if entry.valid_until else ""
         print(
@@ -86,6 +107,22 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             f"  by={entry.added_by!r}{until}{'  [shadow]' if entry.shadow else ''}"
         )
     return 0
+
+
+def _origin_dict(decision: Decision) -> dict[str, Any] | None:
+    """Both decisions of a call origin screening spoke about: the origin's and the
+    blocklist's (the one that did not decide, or the call's own)."""
+    origin = decision.origin
+    if origin is None:
+        return None
+    blocklist = decision.overridden or decision
+    return {
+        "action": origin.action.value, "reason": str(origin.reason), "rule": origin.rule,
+        "type": origin.kind.value if origin.kind else None,
+        "decided": decision.overridden is not None,
+        "blocklist": {"action": blocklist.action.value, "reason": str(blocklist.reason),
+                      "rule": blocklist.rule},
+    }
 
 
 def _entry_dict(entry: Entry) -> dict[str, object]:
@@ -209,7 +246,10 @@ def cmd_store(args: argparse.Namespace, settings: Settings) -> int:
         store.rebuild()
         print("rebuilt the call path's listing from every source")
     elif args.task == "purge-expired":
+        from blocklist.store import registered
+
         print(f"removed {store.purge_expired()} expired entries")
+        print(f"removed {registered.purge_expired(store)} expired registrations")
     else:
         print(json.dumps(store.counts(), indent=2, sort_keys=True))
     return 0
@@ -234,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("number")
     p.add_argument("--direction", required=True, choices=[d.value for d in Direction])
     p.add_argument("--subscriber")
+    p.add_argument("--origin", help="the trunk: national, international or internal")
+    p.add_argument("--attestation", help="the caller's verification: A, B, C or failed")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_check)
 
@@ -289,8 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("task", choices=["counts", "rebuild", "purge-expired"])
     p.set_defaults(func=cmd_store)
 
+    from blocklist.registered_commands import register as register_registered
     from blocklist.sync.commands import register as register_sync
 
+    register_registered(sub)
     register_sync(sub)
     for plugin in entry_points(group="callscreen.commands"):
         register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]

@@ -47,6 +47,7 @@ class Direction(StrEnum):
 class Action(StrEnum):
     ALLOW = "allow"
     WARN = "warn"
+    WITHHOLD = "withhold"  # inbound, origin screening only: connect with the number hidden
     BLOCK = "block"
 
 
@@ -201,9 +202,12 @@ class Lookup:
     """Everything one screening needs from the store, fetched in one round trip.
 
     `matches` holds unexpired listings, the exact number first, then prefixes longest first.
+    `registered_abroad`: the number is registered for use from abroad (origin screening;
+    asked only for a home number arriving from abroad).
     """
 
     matches: tuple[Match, ...] = ()
     allowlisted: bool = False
     subscriber_allowlisted: bool = False
     subscriber: SubscriberSettings = SubscriberSettings()
+    registered_abroad: bool = False

@@ -47,6 +47,24 @@ SHADOW_MATCHES = Counter(
     ["category"],
 )
 
+ORIGIN_CALLS = Counter(
+    "callscreen_origin_calls",
+    "Inbound calls that carried an ORIGIN or ATTESTATION, by origin (national, international,"
+    " internal, unknown), action and reason (the SCREEN_REASON code).",
+    ["origin", "action", "reason"],
+)
+ROAMING_CHECKS = Counter(
+    "callscreen_roaming_checks",
+    "Roaming checks of mobile home numbers calling from abroad, by outcome (verified,"
+    " not-roaming, timeout, error, cached).",
+    ["outcome"],
+)
+ROAMING_CHECK_SECONDS = Histogram(
+    "callscreen_roaming_check_seconds",
+    "Time a roaming check took (answered, failed or timed out; cached answers not counted).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0),
+)
+
 # -- the admin API -------------------------------------------------------------------------
 
 API_REQUESTS = Counter(

@@ -20,6 +20,7 @@ open; `blocklist.screening.Screener.screen` does it for the blocking paths).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from blocklist.entries import (
@@ -38,7 +39,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.BLOCK: 2}
+    from blocklist.origin import OriginDecision
+
+ACTION_RANK = {Action.ALLOW: 0, Action.WARN: 1, Action.WITHHOLD: 2, Action.BLOCK: 3}
 
 DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
     (Category.REVOKED, Direction.INBOUND): Action.BLOCK,
@@ -52,6 +55,21 @@ DEFAULT_POLICY: Mapping[tuple[Category, Direction], Action] = {
 }
 
 PROMPT_LANGUAGES = ("en", "nl")
+
+# SCREEN_LABEL: what the subscriber's phone shows as the caller's name before answering, on an
+# inbound warn or withhold (CALLSCREEN_LABEL_WARN, CALLSCREEN_LABEL_WITHHOLD).
+DEFAULT_LABELS: Mapping[tuple[Action, str], str] = {
+    (Action.WARN, "en"): "Possible scam",
+    (Action.WARN, "nl"): "Mogelijk oplichting",
+    (Action.WITHHOLD, "en"): "Number hidden: abroad",
+    (Action.WITHHOLD, "nl"): "Nummer verborgen: buitenland",
+}
+MAX_LABEL_CHARS = 40
+# Letters of any script, digits, spaces and `.:!?-`. Never a comma, `|`, a quote, a bracket,
+# a backslash or `$`: the label travels in an AGI command line and an MSet argument (which
+# splits at commas and `|`), and the dialplan checks it with FILTER before it becomes the
+# caller name (a bracket would end FILTER's argument list).
+_LABEL = re.compile(r"[^\W_]|[ .:!?\-]")
 
 
 class Reason(StrEnum):
@@ -73,6 +91,17 @@ class Reason(StrEnum):
     INTERNAL_ERROR = "internal-error"
 
 
+class OriginReason(StrEnum):
+    """The `SCREEN_REASON` codes of origin screening (`blocklist.origin`): also contract."""
+
+    NATIONAL_CLI_FROM_ABROAD = "national-cli-from-abroad"
+    PROTECTED_CLI_FROM_ABROAD = "protected-cli-from-abroad"
+    REGISTERED_ABROAD = "registered-abroad"
+    ROAMING_VERIFIED = "roaming-verified"
+    ROAMING_UNVERIFIED = "roaming-unverified"
+    ATTESTATION_FAILED = "attestation-failed"
+
+
 @value
 class Decision:
     """What to do with one call, and why.
@@ -80,10 +109,12 @@ class Decision:
     `rule` names the policy rule that chose the action (for explanations); `matched` is the
     listing that decided, if any; `shadow` lists shadow matches that changed nothing.
     `degraded` is true when the store could not be asked (the call is allowed: fail open).
+    `origin` is what origin screening said (`blocklist.origin`), if it spoke; `overridden` is
+    the blocklist's own decision when the origin's was stronger and decided the call.
     """
 
     action: Action
-    reason: Reason
+    reason: Reason | OriginReason
     rule: str
     e164: str | None = None
     category: Category | None = None
@@ -91,6 +122,9 @@ class Decision:
     matched: Match | None = None
     shadow: tuple[Match, ...] = ()
     degraded: bool = False
+    origin: OriginDecision | None = None
+    overridden: Decision | None = None
+    label: str = ""  # SCREEN_LABEL: the caller name the ringing phone shows (inbound)
 
     @classmethod
     def degraded_allow(cls, reason: Reason, e164: str | None) -> Decision:
@@ -105,10 +139,14 @@ def parse_policy(text: str) -> dict[tuple[Category, Direction], Action]:
         key, _, value = item.partition("=")
         category, _, direction = key.strip().partition(".")
         try:
-            policy[(Category(category), Direction(direction))] = Action(value.strip())
+            action = Action(value.strip())
+            if action is Action.WITHHOLD:
+                raise ValueError(action)  # an origin action: a listing warns or blocks
+            policy[(Category(category), Direction(direction))] = action
         except ValueError:
             raise ConfigError(
-                f"policy rule {item!r}: expected CATEGORY.DIRECTION=ACTION, e.g."
+                f"policy rule {item!r}: expected CATEGORY.DIRECTION=ACTION, ACTION one of"
+                " allow, warn, block (withhold is for origin screening), e.g."
                 " suspected.inbound=block"
             ) from None
     return policy
@@ -116,9 +154,47 @@ def parse_policy(text: str) -> dict[tuple[Category, Direction], Action]:
 
 def prompt_for(action: Action, direction: Direction, language: str) -> str:
     """The announcement for an action, as a sound name: `callscreen/nl/warn-outbound`."""
-    if action is Action.ALLOW or (action is Action.BLOCK and direction is Direction.INBOUND):
-        return ""  # nothing to play: the call goes through, or is rejected before ringing
+    if action in (Action.ALLOW, Action.WITHHOLD) or (
+        action is Action.BLOCK and direction is Direction.INBOUND
+    ):
+        # Nothing to play: the call goes through (withheld: the label says why), or is
+        # rejected before ringing.
+        return ""
     return f"callscreen/{language}/{action.value}-{direction.value}"
+
+
+def parse_labels(action: Action, text: str | None) -> dict[tuple[Action, str], str]:
+    """An operator's labels for one action, `en=Possible scam,nl=Mogelijk oplichting`.
+
+    None (unset) keeps the defaults; an empty text, or `off`, turns the labels off; a language
+    not named keeps its default. Raises ConfigError naming a bad item.
+    """
+    labels = {key: label for key, label in DEFAULT_LABELS.items() if key[0] is action}
+    if text is None:
+        return labels
+    if text.strip().lower() in ("", "off"):
+        return {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        language, sep, label = item.partition("=")
+        language, label = language.strip().lower(), label.strip()
+        if (not sep or language not in PROMPT_LANGUAGES or not label
+                or len(label) > MAX_LABEL_CHARS
+                or not all(_LABEL.fullmatch(char) for char in label)):
+            raise ConfigError(
+                f"label {item!r}: expected LANGUAGE=LABEL, LANGUAGE one of"
+                f" {', '.join(PROMPT_LANGUAGES)}, LABEL up to {MAX_LABEL_CHARS} letters, digits,"
+                " spaces and .:!?-"
+            )
+        labels[(action, language)] = label
+    return labels
+
+
+def label_for(action: Action, direction: Direction, language: str,
+              labels: Mapping[tuple[Action, str], str]) -> str:
+    """The SCREEN_LABEL of a decision: only inbound warn and withhold have one."""
+    if direction is not Direction.INBOUND:
+        return ""
+    return labels.get((action, language), "")
 
 
 def choose_language(subscriber: str | None, channel: str | None, default: str) -> str:

@@ -15,10 +15,19 @@ import time
 from blocklist.entries import Direction, Lookup
 from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.numbers import NumberPlan, Reading, digits
-from blocklist.policy import Decision, Reason, choose_language, decide
+from blocklist.origin import (
+    Attestation,
+    Origin,
+    OriginFacts,
+    Roaming,
+    combine,
+    decide_origin,
+    needs_registration_check,
+)
+from blocklist.policy import Decision, Reason, choose_language, decide, label_for
 from blocklist.settings import Settings
 from blocklist.store.layout import KeySpace, day_number, read_screening, screening_command
-from blocklist.values import value
+from blocklist.values import replace, value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,6 +52,8 @@ class Screening:
     subscriber: str | None  # E.164, when readable
     channel_language: str | None
     commands: tuple[tuple[str, ...], ...]
+    origin: Origin | None = None  # the trunk the call came on (the 4th AGI argument)
+    attestation: Attestation | None = None  # the caller's verification (the 5th)
 
 
 class Screener:
@@ -62,26 +73,37 @@ class Screener:
         number: str,
         subscriber: str | None,
         channel_language: str | None = None,
+        origin: Origin | None = None,
+        attestation: Attestation | None = None,
     ) -> Screening:
         # The number a caller ID starts with: junk after it never hides it (read_leading).
         reading = self.plan.read_leading(number)
         subscriber_e164 = self.plan.read_leading(subscriber).e164 if subscriber else None
         commands: tuple[tuple[str, ...], ...] = ()
         if reading.e164 is not None and not reading.protected:
+            registered = direction is Direction.INBOUND and needs_registration_check(
+                reading, origin, self.settings.home_countries, self.settings.origin_policy
+            )
             commands = (
                 screening_command(
                     self.keys,
                     digits(reading.e164),
                     digits(subscriber_e164) if subscriber_e164 else None,
                     self.script_sha,
+                    registered=registered,
                 ),
             )
-        return Screening(direction, reading, subscriber_e164, channel_language, commands)
+        return Screening(direction, reading, subscriber_e164, channel_language, commands,
+                         origin, attestation)
 
     def conclude(
-        self, screening: Screening, replies: Sequence[object], today: dt.date | None = None
+        self, screening: Screening, replies: Sequence[object], today: dt.date | None = None,
+        roaming: Roaming = Roaming.UNVERIFIED,
     ) -> Decision:
-        """The decision from the store's replies. Raises ValueError on replies it can't read."""
+        """The decision from the store's replies (and, for origin screening, the roaming
+        check's answer): the blocklist's and the origin's, the stronger winning
+        (`blocklist.origin.combine`), with the label the phone shows. Raises ValueError on
+        replies it can't read."""
         lookup = Lookup()
         if screening.commands:
             assert screening.reading.e164 is not None
@@ -93,10 +115,22 @@ class Screener:
             lookup.subscriber.language, screening.channel_language,
             self.settings.default_language,
         )
-        return decide(
+        decision = decide(
             screening.direction, screening.reading, lookup,
             policy=self.settings.policy, language=language,
         )
+        if screening.direction is Direction.INBOUND and (
+            screening.origin is not None or screening.attestation is not None
+        ):
+            facts = OriginFacts(screening.origin, screening.attestation,
+                                lookup.registered_abroad, roaming)
+            origin = decide_origin(
+                screening.reading, facts, self.settings.home_countries,
+                self.settings.origin_policy,
+            )
+            decision = combine(decision, origin, language)
+        label = label_for(decision.action, screening.direction, language, self.settings.labels)
+        return replace(decision, label=label) if label else decision
 
     def screen(
         self,
@@ -106,6 +140,8 @@ class Screener:
         subscriber: str | None = None,
         channel_language: str | None = None,
         *,
+        origin: Origin | None = None,
+        attestation: Attestation | None = None,
         fail_open: Callable[[StoreError], None] | None = None,
     ) -> Decision:
         """Screen one call: `prepare`, one pipeline on `connection` (only if the store is
@@ -120,7 +156,9 @@ class Screener:
         nothing. Either way, a reply the store should never send raises ValueError (the per-call
         script allows the call then too, as for any unexpected error).
         """
-        screening = self.prepare(direction, number, subscriber, channel_language)
+        screening = self.prepare(
+            direction, number, subscriber, channel_language, origin, attestation
+        )
         replies: list[object] = []
         if screening.commands:
             try:

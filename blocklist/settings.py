@@ -14,7 +14,19 @@ import re
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
-from blocklist.policy import DEFAULT_POLICY, PROMPT_LANGUAGES, parse_policy
+from blocklist.origin import (
+    OriginPolicy,
+    parse_home_countries,
+    parse_origin_policy,
+    preset_policy,
+)
+from blocklist.policy import (
+    DEFAULT_LABELS,
+    DEFAULT_POLICY,
+    PROMPT_LANGUAGES,
+    parse_labels,
+    parse_policy,
+)
 from blocklist.urls import unquote
 from blocklist.values import value
 
@@ -230,6 +242,14 @@ class Settings:
     default_language: str = "en"
     protected_numbers: tuple[str, ...] = DEFAULT_PROTECTED["NL"]
     policy: Mapping[tuple[Category, Direction], Action] = DEFAULT_POLICY
+    # Origin screening (blocklist.origin): the calling codes whose caller IDs are ours, and
+    # what to do with them from abroad. The default preset `off` changes nothing.
+    home_countries: tuple[str, ...] = ("31",)
+    origin_policy: OriginPolicy = OriginPolicy()
+    # SCREEN_LABEL by (action, language): the caller name shown on an inbound warn or withhold.
+    labels: Mapping[tuple[Action, str], str] = DEFAULT_LABELS
+    # The operator's roaming endpoint (`GET .../{e164}` -> {"roaming": true}); None: no check.
+    roaming_check_url: str | None = None
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -357,6 +377,39 @@ class Settings:
             policy = parse_policy(policy_text)
         except ConfigError as exc:
             raise ConfigError(f"CALLSCREEN_POLICY={policy_text!r}: {exc}") from None
+        home_text = get("HOME_COUNTRIES") or region
+        try:
+            home_countries = parse_home_countries(home_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_HOME_COUNTRIES={home_text!r}: {exc}") from None
+        preset_text = get("ORIGIN_PRESET") or "off"
+        try:
+            preset = preset_policy(preset_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_ORIGIN_PRESET={preset_text!r}: {exc}") from None
+        origin_text = get("ORIGIN_POLICY") or ""
+        try:
+            origin_policy = parse_origin_policy(preset, origin_text)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_ORIGIN_POLICY={origin_text!r}: {exc}") from None
+        labels: dict[tuple[Action, str], str] = {}
+        for action in (Action.WARN, Action.WITHHOLD):
+            name = f"CALLSCREEN_LABEL_{action.name}"
+            raw = environ.get(name)  # set but empty turns the labels off: not `get`
+            try:
+                labels.update(parse_labels(action, raw))
+            except ConfigError as exc:
+                raise ConfigError(f"{name}={raw!r}: {exc}") from None
+        roaming_url = get("ROAMING_CHECK_URL")
+        if roaming_url is not None:
+            from urllib.parse import urlsplit  # only when set: the per-call script pays none
+
+            parts = urlsplit(roaming_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    f"CALLSCREEN_ROAMING_CHECK_URL={roaming_url!r}: expected http:// or"
+                    " https://HOST/..., e.g. http://hlr.example/roaming/{e164}"
+                )
         return cls(
             redis_url=redis_url,
             region=region,
@@ -364,6 +417,10 @@ class Settings:
             default_language=language,
             protected_numbers=protected,
             policy=policy,
+            home_countries=home_countries,
+            origin_policy=origin_policy,
+            labels=labels,
+            roaming_check_url=roaming_url,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"

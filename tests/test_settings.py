@@ -10,6 +10,7 @@ import pytest
 
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
+from blocklist.origin import PRESETS
 from blocklist.settings import EmbeddedRedis, Listen, SentinelLocation, Settings
 from blocklist.values import replace
 
@@ -52,6 +53,10 @@ def test_nothing_set_gives_the_defaults() -> None:
     ("FEED_SYNC", "off", "feed_sync", False),
     ("FEED_SYNC", "No", "feed_sync", False),
     ("FEED_SYNC", "1", "feed_sync", True),
+    ("HOME_COUNTRIES", "NL, 32", "home_countries", ("31", "32")),
+    ("HOME_COUNTRIES", "uk", "home_countries", ("44",)),
+    ("ROAMING_CHECK_URL", "http://hlr.example/r/{e164}", "roaming_check_url",
+     "http://hlr.example/r/{e164}"),
     ("TRUSTED_PROXIES", "", "trusted_proxies", ()),
     ("TRUSTED_PROXIES", " 10.0.0.5 , fd00::/64,", "trusted_proxies",
      (ip_network("10.0.0.5/32"), ip_network("fd00::/64"))),
@@ -93,6 +98,20 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("AUDIT_MAX_EVENTS", "10", "'10' is outside 1000..1e+08"),
     ("API_MAX_UPLOAD_MB", "1e3", "'1e3' is not a whole number"),
     ("FEED_SYNC", "maybe", "'maybe': use on, 1, true, yes, off, 0, false, no"),
+    ("HOME_COUNTRIES", "Holland", "'Holland': expected a calling code"),
+    ("HOME_COUNTRIES", "999", "'999' is not a country calling code"),
+    ("ORIGIN_PRESET", "US", "'US': use one of off, BE"),
+    ("ORIGIN_PRESET", "on", "'on': use one of off, BE"),
+    ("ORIGIN_POLICY", "fixed=hide", "'fixed=hide': expected TYPE=ACTION"),
+    ("ORIGIN_POLICY", "mobile", "'mobile': expected TYPE=ACTION"),
+    ("ORIGIN_POLICY", "voip=block", "'voip=block': expected TYPE=ACTION"),
+    ("POLICY", "suspected.inbound=withhold", "withhold is for origin screening"),
+    ("LABEL_WARN", "de=Betrug", "'de=Betrug': expected LANGUAGE=LABEL"),
+    ("LABEL_WARN", "en=Scam, call 112", "'call 112': expected LANGUAGE=LABEL"),
+    ("LABEL_WITHHOLD", "en=${EVIL}", "'en=${EVIL}': expected LANGUAGE=LABEL"),
+    ("LABEL_WITHHOLD", "nl=" + "x" * 41, "up to 40 letters"),
+    ("ROAMING_CHECK_URL", "hlr.example/roaming", "'hlr.example/roaming': expected http://"),
+    ("ROAMING_CHECK_URL", "ftp://hlr.example/{e164}", "expected http:// or https://"),
     ("TRUSTED_PROXIES", "proxy.example", "'proxy.example' is not an IP address or network"),
     ("TRUSTED_PROXIES", "10.0.0", "'10.0.0' is not an IP address"),
     ("TRUSTED_PROXIES", "10.0.0.5, 300.1.1.1", "'300.1.1.1' is not an IP address"),
@@ -110,6 +129,37 @@ def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says:
         Settings.from_env({f"CALLSCREEN_{name}": raw})
     assert f"CALLSCREEN_{name}" in str(caught.value)
     assert says in str(caught.value)
+
+
+def test_origin_screening_is_off_unless_configured() -> None:
+    """By default the home countries are the region's, and origin screening allows all."""
+    settings = Settings.from_env({"CALLSCREEN_REGION": "DE"})
+    assert settings.home_countries == ("49",)
+    assert settings.origin_policy == PRESETS["off"]
+
+
+def test_an_origin_preset_with_overrides() -> None:
+    """CALLSCREEN_ORIGIN_POLICY overrides single values of CALLSCREEN_ORIGIN_PRESET."""
+    settings = Settings.from_env({"CALLSCREEN_ORIGIN_PRESET": "de",
+                                  "CALLSCREEN_ORIGIN_POLICY": "fixed=block"})
+    policy = settings.origin_policy
+    assert (policy.fixed, policy.mobile, policy.preset) == (Action.BLOCK, Action.WITHHOLD, "DE")
+    assert policy.cut_off == PRESETS["DE"].cut_off
+
+
+@pytest.mark.parametrize(("raw", "warn_en", "warn_nl"), [
+    (None, "Possible scam", "Mogelijk oplichting"),
+    ("", "", ""),
+    ("off", "", ""),
+    ("nl=Pas op: oplichting?", "Possible scam", "Pas op: oplichting?"),
+])
+def test_warn_labels(raw: str | None, warn_en: str, warn_nl: str) -> None:
+    """Unset keeps the default labels, empty or off turns them off, a language overrides."""
+    environ = {} if raw is None else {"CALLSCREEN_LABEL_WARN": raw}
+    labels = Settings.from_env(environ).labels
+    assert labels.get((Action.WARN, "en"), "") == warn_en
+    assert labels.get((Action.WARN, "nl"), "") == warn_nl
+    assert labels[(Action.WITHHOLD, "nl")] == "Nummer verborgen: buitenland"
 
 
 def test_a_bad_redis_url_is_refused_without_its_password() -> None:

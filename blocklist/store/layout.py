@@ -46,6 +46,11 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:disputes            zset  dispute id -> id (paging, newest first)
     {cs}:disputes:seq        string  the last dispute id handed out
     {cs}:disputes:n:<digits> set   a number's open dispute ids
+    {cs}:registered          hash  numbers registered for use from abroad (origin screening):
+                                   `n<digits>` (number) or `p<digits>` (block) -> last valid
+                                   day as days since 1970 (0: no end); the call path reads it
+    {cs}:registered:meta     hash  the same fields -> JSON {reason, valid_until, created_at,
+                                   created_by} (`blocklist.store.registered`)
     {cs}:feeds               hash  feed id -> configuration JSON
     {cs}:feed:<id>:state     hash  etag, last_modified, last_success, last_run
     {cs}:feed:<id>:runs      list  run records (JSON), newest first, capped
@@ -153,6 +158,8 @@ class KeySpace:
         self.activity_seen = f"{root}:act:seen"
         self.disputes = f"{root}:disputes"
         self.disputes_seq = f"{root}:disputes:seq"
+        self.registered = f"{root}:registered"
+        self.registered_meta = f"{root}:registered:meta"
         self._numbers = f"{root}:n:"  # the call path builds these per call: prefix + id
         self._subscriber = f"{root}:sub:"
 
@@ -230,8 +237,11 @@ def lookup_prefixes(number_digits: str) -> list[str]:
 # One screening is one script run in Redis: the number's bucket, every prefix, the allowlist
 # and the subscriber, read where the data is. Sending the ~25 field names of a plain pipeline
 # and parsing their ~25 replies measured as the largest share of the FastAGI server's CPU per
-# call. KEYS: bucket, prefixes, allowlist[, subscriber]. ARGV: field, digits, shortest prefix.
-# Returns {exact code or nil, {prefix, code, ...}, allowlisted 0/1, {mode, lang, personal}}.
+# call. KEYS: bucket, prefixes, allowlist[, subscriber][, registered]. ARGV: field, digits,
+# shortest prefix[, `r`: registered is the last key]. Returns {exact code or nil, {prefix,
+# code, ...}, allowlisted 0/1, {mode, lang, personal}[, {registered day, ...}]}: the fifth
+# only with `r` (origin screening of a home number from abroad), so every other call's reply
+# is what it always was.
 SCREENING_SCRIPT = """
 local digits = ARGV[2]
 local fields = {}
@@ -250,9 +260,17 @@ end
 local allowed = 0
 local found = redis.call('HMGET', KEYS[3], unpack(allow))
 for i = 1, #allow do if found[i] then allowed = 1; break end end
+local registered = ARGV[4] == 'r'
 local sub = {}
-if #KEYS > 3 then sub = redis.call('HMGET', KEYS[4], 'mode', 'lang', 'a' .. digits) end
-return {redis.call('HGET', KEYS[1], ARGV[1]), hits, allowed, sub}
+if #KEYS > (registered and 4 or 3) then
+  sub = redis.call('HMGET', KEYS[4], 'mode', 'lang', 'a' .. digits)
+end
+local exact = redis.call('HGET', KEYS[1], ARGV[1])
+if not registered then return {exact, hits, allowed, sub} end
+local days = {}  -- the registrations use the allowlist's field names: `n` and `p` digits
+local marks = redis.call('HMGET', KEYS[#KEYS], unpack(allow))
+for i = 1, #allow do if marks[i] then days[#days + 1] = marks[i] end end
+return {exact, hits, allowed, sub, days}
 """
 
 
@@ -264,16 +282,22 @@ def script_sha() -> str:
 
 
 def screening_command(
-    keys: KeySpace, number_digits: str, subscriber_digits: str | None, sha: str | None = None
+    keys: KeySpace, number_digits: str, subscriber_digits: str | None, sha: str | None = None,
+    *, registered: bool = False,
 ) -> tuple[str, ...]:
     """The one command of a screening: EVALSHA when `sha` is given (the script was loaded on
-    this connection), else EVAL with the script itself."""
+    this connection), else EVAL with the script itself. `registered`: also ask whether the
+    number is registered for use from abroad (origin screening), in the same round trip."""
     bucket_id, field = bucket(number_digits)
     names = [keys.numbers(bucket_id), keys.prefixes, keys.allow]
     if subscriber_digits:
         names.append(keys.subscriber(subscriber_digits))
+    if registered:
+        names.append(keys.registered)
     head = ("EVALSHA", sha) if sha else ("EVAL", SCREENING_SCRIPT)
-    return (*head, str(len(names)), *names, field, number_digits, str(MIN_LOOKUP_PREFIX))
+    tail = ("r",) if registered else ()
+    return (*head, str(len(names)), *names, field, number_digits, str(MIN_LOOKUP_PREFIX),
+            *tail)
 
 
 def read_screening(number_digits: str, reply: object, today_days: int) -> Lookup:
@@ -281,11 +305,17 @@ def read_screening(number_digits: str, reply: object, today_days: int) -> Lookup
 
     Raises ValueError when the reply is not what the script answers (an error reply too).
     """
-    if not isinstance(reply, list) or len(reply) != 4:
+    if not isinstance(reply, list) or len(reply) not in (4, 5):
         raise ValueError(f"unexpected screening reply {reply!r:.200}")
-    exact, hits, allowed, sub = reply
-    if not isinstance(hits, list) or len(hits) % 2 or not isinstance(sub, list):
+    exact, hits, allowed, sub = reply[:4]
+    marks = reply[4] if len(reply) == 5 else []
+    if (not isinstance(hits, list) or len(hits) % 2 or not isinstance(sub, list)
+            or not isinstance(marks, list)):
         raise ValueError(f"unexpected screening reply {reply!r:.200}")
+    # Registered for use from abroad: any registration (number or block) not yet expired.
+    registered = any(
+        not (days := int(_text(mark))) or days >= today_days for mark in marks
+    )
     matches: list[Match] = []
     if exact is not None:
         _add_match(matches, number_digits, False, exact, today_days)
@@ -304,6 +334,7 @@ def read_screening(number_digits: str, reply: object, today_days: int) -> Lookup
         allowlisted=allowed == 1,
         subscriber_allowlisted=personally_allowed,
         subscriber=subscriber,
+        registered_abroad=registered,
     )
 
 

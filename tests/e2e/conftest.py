@@ -24,7 +24,7 @@ else:
     from callscreen_e2e.asterisk import Asterisk, Ports
     from callscreen_e2e.calls import Calls
     from callscreen_e2e.seed import seed
-    from callscreen_e2e.services import FastAgi, Redis, callscreen_env
+    from callscreen_e2e.services import FastAgi, Redis, RoamingEndpoint, callscreen_env
     from callscreen_e2e.sipp import Sipp
     from callscreen_e2e.system import Chroot
 
@@ -43,7 +43,17 @@ else:
             server.cleanup()
 
     @pytest.fixture(scope="session")
-    def fastagi(redis: Redis) -> Iterator[FastAgi]:
+    def roaming() -> Iterator[RoamingEndpoint]:
+        """The operator's roaming endpoint, up before the FastAGI server that asks it."""
+        endpoint = RoamingEndpoint()
+        try:
+            endpoint.start()
+            yield endpoint
+        finally:
+            endpoint.stop()
+
+    @pytest.fixture(scope="session")
+    def fastagi(redis: Redis, roaming: RoamingEndpoint) -> Iterator[FastAgi]:
         server = FastAgi(redis)
         try:
             server.start()

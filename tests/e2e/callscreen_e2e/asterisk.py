@@ -29,12 +29,14 @@ class Ports:
     subscriber: int
     trunk: int
     ami: int
+    abroad: int = 0  # the international trunk (origin screening)
     rtp_start: int = RTP_PORTS[0]
     rtp_end: int = RTP_PORTS[1]
 
     @classmethod
     def pick(cls) -> Ports:
-        return cls(sip=free_port(), subscriber=free_port(), trunk=free_port(), ami=free_port())
+        return cls(sip=free_port(), subscriber=free_port(), trunk=free_port(), ami=free_port(),
+                   abroad=free_port())
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class Asterisk:
             "SIP_PORT": str(self.ports.sip),
             "SUB_PORT": str(self.ports.subscriber),
             "TRUNK_PORT": str(self.ports.trunk),
+            "ABROAD_PORT": str(self.ports.abroad),
             "AMI_PORT": str(self.ports.ami),
             "RTP_START": str(self.ports.rtp_start),
             "RTP_END": str(self.ports.rtp_end),

@@ -88,6 +88,14 @@ class Calls:
         return self._call(f"in-{self.path}", caller, subscriber, ports.trunk, ports.subscriber,
                           expect_answer)
 
+    def inbound_abroad(self, caller: str, subscriber: str, expect_answer: bool = True
+                       ) -> Outcome:
+        """The international trunk calls `subscriber` from `caller`: the test dialplan passes
+        ORIGIN=international."""
+        ports = self.asterisk.ports
+        return self._call(f"abroad-{self.path}", caller, subscriber, ports.abroad,
+                          ports.subscriber, expect_answer)
+
     def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True,
                  press_1_after_s: float | None = None) -> Outcome:
         """`subscriber` dials `dialled`, out through the trunk. With `press_1_after_s`, the

@@ -7,15 +7,55 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .system import VENV_BIN, HarnessError, free_port, remove_tree, stop, wait_for_tcp
 
 REGION = "NL"
 LOOKUP_TIMEOUT_MS = "50"
+# The operator's roaming endpoint (origin screening), a small HTTP server of the suite: it says
+# ROAMER roams, never answers for HANGS, and says no for any other number.
+ROAMING_PORT = free_port()
+ROAMER = "+31612345601"
+HANGS = "+31612345603"
+
+
+class RoamingEndpoint:
+    """`GET /roaming/{e164}` -> {"roaming": true|false}, or no answer at all for HANGS."""
+
+    def __init__(self) -> None:
+        release = self.release = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                number = self.path.rsplit("/", 1)[-1]
+                if number == HANGS:
+                    release.wait(30)
+                    return
+                body = b'{"roaming": %s}' % (b"true" if number == ROAMER else b"false")
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", ROAMING_PORT), Handler)
+        self.server.daemon_threads = True
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @dataclass
@@ -89,6 +129,12 @@ def callscreen_env(redis: Redis, **extra: str) -> dict[str, str]:
         "CALLSCREEN_REDIS_URL": redis.url,
         "CALLSCREEN_REGION": REGION,
         "CALLSCREEN_LOOKUP_TIMEOUT_MS": LOOKUP_TIMEOUT_MS,
+        # Origin screening, for calls on the international trunk only (the others pass no
+        # ORIGIN): DE's rule (numbers withheld, 110/112 cut off) with fixed lines blocked as
+        # BE does, so one Asterisk shows both.
+        "CALLSCREEN_ORIGIN_PRESET": "DE",
+        "CALLSCREEN_ORIGIN_POLICY": "fixed=block",
+        "CALLSCREEN_ROAMING_CHECK_URL": f"http://127.0.0.1:{ROAMING_PORT}/roaming/{{e164}}",
         **extra,
     }
 
