@@ -48,6 +48,24 @@ def redis_benchmark_mget(port: int, requests: int = 200_000, clients: int = 50) 
             f" (redis-benchmark, {clients} clients, 10 keys)")
 
 
+def redis_benchmark_hset(port: int, requests: int = 1_000_000, pipeline: int = 100) -> float:
+    """redis-benchmark's pipelined HSET rate (one field a command, one client) against the
+    same Redis: the most fields a second Redis writes here right now, the bulk apply's limit.
+    Its hash (`myhash`) is deleted afterwards."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        raise SystemExit("redis-benchmark not found: apt-get install redis-tools")
+    out = subprocess.run(
+        [binary, "-p", str(port), "-n", str(requests), "-c", "1", "-P", str(pipeline),
+         "-r", "100000", "--csv", "-t", "hset"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()
+    subprocess.run([shutil.which("redis-cli") or "redis-cli", "-p", str(port), "DEL", "myhash"],
+                   capture_output=True, check=True)
+    row = next(line for line in out if line.startswith('"HSET'))
+    return float(row.split('","')[1].strip('"'))
+
+
 def list_numbers(redis_url: str, rng: random.Random, count: int = 100_000) -> list[str]:
     """List `count` random revoked NL numbers (digits) in a Redis, as one snapshot."""
     from blocklist.entries import AppliesTo, Category, Entry

@@ -21,6 +21,7 @@ from blocklist.values import value
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from ipaddress import IPv4Network, IPv6Network
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
@@ -255,6 +256,9 @@ class Settings:
     min_replicas_ack: int | None = None  # replicas that must have a write; None: 1 if any
     # Feed hosts that may resolve to loopback/private/link-local addresses (lower case).
     feed_allowed_hosts: tuple[str, ...] = ()
+    # Reverse proxies in front of the API whose X-Forwarded-For is believed (the console's
+    # sign-in limit counts per client address); none by default: the peer is the client.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 
     @property
     def redis(self) -> RedisLocation:
@@ -390,6 +394,7 @@ class Settings:
                 None if min_ack is None else whole("MIN_REPLICAS_ACK", 1, 0, 100)
             ),
             feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
+            trusted_proxies=_networks(get("TRUSTED_PROXIES")),
         )
 
 
@@ -416,3 +421,26 @@ def _host_names(raw: str | None) -> tuple[str, ...]:
         if not re.fullmatch(r"[a-z0-9_.:-]+", name):
             raise ConfigError(f"CALLSCREEN_FEED_ALLOWED_HOSTS: {name!r} is not a host name")
     return tuple(names)
+
+
+def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
+    """CALLSCREEN_TRUSTED_PROXIES: comma-separated IP addresses or networks (CIDR)."""
+    items = [item.strip() for item in (raw or "").split(",") if item.strip()]
+    if not items:
+        return ()
+    import ipaddress  # here: the per-call script reads its settings too, and rarely this
+
+    networks = []
+    for item in items:
+        try:
+            network = ipaddress.ip_network(item)  # strict: 10.0.0.1/8 is refused, not widened
+        except ValueError:
+            raise ConfigError(
+                f"CALLSCREEN_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                " (e.g. 10.0.0.5, 10.0.0.0/24, fd00::/64)"
+            ) from None
+        if network.prefixlen == 0:
+            # Every address trusted: any client could write the address it is counted under.
+            raise ConfigError(f"CALLSCREEN_TRUSTED_PROXIES: {item!r} would trust every address")
+        networks.append(network)
+    return tuple(networks)

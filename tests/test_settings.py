@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,10 @@ def test_nothing_set_gives_the_defaults() -> None:
     ("FEED_SYNC", "off", "feed_sync", False),
     ("FEED_SYNC", "No", "feed_sync", False),
     ("FEED_SYNC", "1", "feed_sync", True),
+    ("TRUSTED_PROXIES", "", "trusted_proxies", ()),
+    ("TRUSTED_PROXIES", " 10.0.0.5 , fd00::/64,", "trusted_proxies",
+     (ip_network("10.0.0.5/32"), ip_network("fd00::/64"))),
+    ("TRUSTED_PROXIES", "192.0.2.0/24", "trusted_proxies", (ip_network("192.0.2.0/24"),)),
 ])
 def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     """Each variable, well formed, sets its setting (case and spaces forgiven)."""
@@ -88,6 +93,16 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("AUDIT_MAX_EVENTS", "10", "'10' is outside 1000..1e+08"),
     ("API_MAX_UPLOAD_MB", "1e3", "'1e3' is not a whole number"),
     ("FEED_SYNC", "maybe", "'maybe': use on, 1, true, yes, off, 0, false, no"),
+    ("TRUSTED_PROXIES", "proxy.example", "'proxy.example' is not an IP address or network"),
+    ("TRUSTED_PROXIES", "10.0.0", "'10.0.0' is not an IP address"),
+    ("TRUSTED_PROXIES", "10.0.0.5, 300.1.1.1", "'300.1.1.1' is not an IP address"),
+    ("TRUSTED_PROXIES", "10.0.0.0/33", "'10.0.0.0/33' is not an IP address"),
+    ("TRUSTED_PROXIES", "10.0.0.1/8", "'10.0.0.1/8' is not an IP address"),
+    ("TRUSTED_PROXIES", "10.0.0.5:443", "'10.0.0.5:443' is not an IP address"),
+    ("TRUSTED_PROXIES", "10.0.0.5 10.0.0.6", "'10.0.0.5 10.0.0.6' is not an IP address"),
+    ("TRUSTED_PROXIES", "[::1]", "'[::1]' is not an IP address"),
+    ("TRUSTED_PROXIES", "0.0.0.0/0", "'0.0.0.0/0' would trust every address"),
+    ("TRUSTED_PROXIES", "::/0", "'::/0' would trust every address"),
 ])
 def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says: str) -> None:
     """A malformed value is a ConfigError naming the variable and the value."""

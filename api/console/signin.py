@@ -1,9 +1,13 @@
 """Signing in (an API key becomes a session cookie), signing out, and the language switch.
 
-Failed sign-ins are counted per client address: after `MAX_FAILED_SIGNINS` within
-`FAILED_SIGNIN_WINDOW_S` that address is refused (429) until the window ends, without the key
-being checked. Every failure, and every sign-in, is in the audit trail (never the key itself:
-a failure names at most the id part of what was typed, when it has the shape of a key).
+Sign-in attempts are counted per client address (`api.client_address`: the peer, or behind a
+trusted proxy the address it forwards) before the key is checked, so however many arrive at
+once at most `MAX_FAILED_SIGNINS` keys are tried per address within `FAILED_SIGNIN_WINDOW_S`;
+later attempts are refused (429) until the window ends, without the key being checked. An
+attempt that signs in is taken back (it was no guess); it clears no other attempt, so a
+colleague signing in from the same address does not reset an attacker's count. Every failure,
+and every sign-in, is in the audit trail (never the key itself: a failure names at most the id
+part of what was typed, when it has the shape of a key).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.client_address import client_address
 from api.console.web import (
     LANGUAGE_COOKIE,
     LANGUAGES,
@@ -33,10 +38,10 @@ from api.context import Context, get_context
 from blocklist.store import audit
 from blocklist.store.apikeys import authenticate
 from blocklist.store.sessions import (
+    count_signin_attempt,
     create_session,
     end_session,
-    failed_signins,
-    note_failed_signin,
+    refund_signin_attempt,
 )
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -49,8 +54,10 @@ SIGNIN_FORM_TTL_S = 3600
 _KEY_ID = re.compile(r"csk_([0-9a-f]{12})_")
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _client(request: Request, context: Context) -> str:
+    return client_address(request.client.host if request.client else "unknown",
+                          request.headers.getlist("x-forwarded-for"),
+                          context.settings.trusted_proxies)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -87,17 +94,19 @@ async def signin(request: Request, context: Ctx) -> Response:
     token = typed.strip() if isinstance(typed, str) else ""
     target = form.get("next")
     target = local_path(target if isinstance(target, str) else "")
-    client = _client(request)
-    if failed_signins(context.store, client) >= MAX_FAILED_SIGNINS:
+    client = _client(request, context)
+    # Counted first, compared with the count this attempt got: a check before the key and a
+    # count after it would let parallel attempts all pass the check.
+    if count_signin_attempt(context.store, client, FAILED_SIGNIN_WINDOW_S) > MAX_FAILED_SIGNINS:
         raise Refusal(429, "error.signin_limit", minutes=FAILED_SIGNIN_WINDOW_S // 60)
     key = authenticate(context.store, token) if 0 < len(token) <= MAX_KEY_CHARS else None
     if key is None:
-        note_failed_signin(context.store, client, FAILED_SIGNIN_WINDOW_S)
         shaped = _KEY_ID.match(token)
         audit.record(context.store, "console", "console.signin-failed", client,
                      {"key_id": shaped.group(1)} if shaped else {},
                      max_events=context.settings.audit_max_events)
         return _signin_form(request, target, status=401, error="error.signin")
+    refund_signin_attempt(context.store, client)
     cookie, _ = create_session(context.store, key, SESSION_TTL_S)
     context.audit(key, "console.signin", key.id, {"client": client})
     response = RedirectResponse(target, status_code=303)

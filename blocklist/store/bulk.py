@@ -41,7 +41,7 @@ def join(bucket_id: int, field: str) -> str:
 
 def encode_blob(fields: dict[str, str]) -> str:
     """A source's bucket as one string: `field,id,field,id,...` (see the layout docstring)."""
-    return ",".join([x for pair in fields.items() for x in pair])
+    return ",".join(map(",".join, fields.items()))
 
 
 def decode_blob(blob: str | None) -> dict[str, str]:
@@ -83,7 +83,15 @@ def _packed(value: str, values: dict[str, str]) -> str:
 
 def command(*args: str) -> str:
     """Any command in RESP."""
-    return f"*{len(args)}\r\n" + "".join(_bulk(a) for a in args)
+    if len(args) > 8:  # HDEL of a bucket's fields, say: fields of one length joined at once
+        rest = args[2:]
+        sizes = set(map(len, rest))
+        if len(sizes) == 1 and all(map(str.isascii, rest)):
+            (size,) = sizes
+            head = f"${size}\r\n"
+            return (f"*{len(args)}\r\n{_bulk(args[0])}{_bulk(args[1])}{head}"
+                    + f"\r\n{head}".join(rest) + "\r\n")
+    return f"*{len(args)}\r\n" + "".join([_bulk(a) for a in args])
 
 
 def send(client: Any, commands: Iterable[str],

@@ -54,7 +54,7 @@ Cluster they live in one slot and multi-key commands work. A million numbers tak
     {cs}:session:<h>         hash  a console session (h: SHA-256 of its token): key id,
                                    CSRF token, when made; expires (`...store.sessions`)
     {cs}:session:<h>:upload  string  a console import waiting for its apply; expires
-    {cs}:signin-fail:<h>     string  failed console sign-ins from one client; expires
+    {cs}:signin-fail:<h>     string  console sign-in attempts from one client; expires
 
 `KeySpace` below is the only code that formats these names; the modules named above say
 what their values mean.

@@ -1,4 +1,4 @@
-"""The web console's sessions, failed sign-ins and waiting imports.
+"""The web console's sessions, sign-in attempts and waiting imports.
 
 A session is what an API key becomes when someone signs in to the console: a random token in
 an HttpOnly cookie, and in Redis only its SHA-256 (a copy of Redis gives nobody a session),
@@ -9,8 +9,9 @@ a changed role takes effect at once.
     {cs}:session:<h>         hash    `key_id`, `csrf`, `created` (Unix seconds); expires
     {cs}:session:<h>:upload  string  an uploaded import (base64) between its preview and its
                                      apply; expires with the preview
-    {cs}:signin-fail:<h>     string  failed sign-ins from one client address (h: its hash)
-                                     within the window; expires after the window
+    {cs}:signin-fail:<h>     string  sign-in attempts from one client address (h: its hash)
+                                     within the window, less those that signed in; expires
+                                     after the window
 
 (`KeySpace.session`, `session_upload`, `signin_failures`, `blocklist.store.layout`.)
 """
@@ -82,11 +83,13 @@ def end_session(store: Store, session: Session) -> None:
                            store.keys.session_upload(session.token_hash))
 
 
-def note_failed_signin(store: Store, client: str, window_s: int) -> int:
-    """Count a failed sign-in from `client` (an address); returns the failures within the
-    window, this one included. The window starts at the first failure."""
+def count_signin_attempt(store: Store, client: str, window_s: int) -> int:
+    """Count a sign-in attempt from `client` (an address) before its key is checked; returns
+    the attempts within the window, this one included. One atomic INCR, so however many
+    attempts run at once each sees its own number and a limit compared with it holds. The
+    window starts at the first attempt and is never extended."""
     name = store.keys.signin_failures(_hash(client))
-    with translated_errors("count a failed sign-in"):
+    with translated_errors("count a sign-in attempt"):
         pipe = store.redis.pipeline(transaction=True)
         pipe.incr(name)
         pipe.expire(name, window_s, nx=True)
@@ -94,10 +97,20 @@ def note_failed_signin(store: Store, client: str, window_s: int) -> int:
     return int(count)
 
 
-def failed_signins(store: Store, client: str) -> int:
-    """Failed sign-ins from `client` within the current window."""
-    with translated_errors("read failed sign-ins"):
-        return int(store.redis.get(store.keys.signin_failures(_hash(client))) or 0)
+# Take back one attempt, only while the window lasts: a plain DECR after the key expired
+# would create it again, at -1 and without an expiry.
+_REFUND_SCRIPT = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+def refund_signin_attempt(store: Store, client: str) -> None:
+    """A counted attempt that signed in is not a failure: take back that one attempt (only
+    it: the other attempts of `client`, someone else's failures among them, stay counted)."""
+    with translated_errors("take back a sign-in attempt"):
+        store.redis.eval(_REFUND_SCRIPT, 1, store.keys.signin_failures(_hash(client)))
 
 
 def stash_upload(store: Store, session: Session, data: bytes, ttl_s: int) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, overload
 
 from blocklist.entries import (
     PROVENANCE_FIELDS,
@@ -110,13 +111,11 @@ class EntriesByBucket:
                 meta = cached
             if is_prefix:
                 prefixes[key] = meta
-                continue
-            if len(key) > 4 and key[0] != "0":  # `split`, inlined
-                suffix, f = key[-4:], key[:-4]
+            elif (f := key[:-4]) and key[0] != "0":  # `split`, inlined: more than 4 digits
+                by_suffix[key[-4:]][f] = meta  # a defaultdict: one lookup per row
             else:
                 bucket_id, f = split(key)
-                suffix = f"{bucket_id:04d}"
-            by_suffix[suffix][f] = meta  # a defaultdict: one lookup per row
+                by_suffix[f"{bucket_id:04d}"][f] = meta
         numbers = self.numbers
         for suffix, found in by_suffix.items():
             bucket_id = int(suffix)
@@ -127,7 +126,75 @@ class EntriesByBucket:
 
     @property
     def count(self) -> int:
-        return sum(len(f) for f in self.numbers.values()) + len(self.prefixes)
+        return sum(map(len, self.numbers.values())) + len(self.prefixes)
+
+    def named(self) -> set[str]:
+        """What `name` gave each distinct provenance gathered (with no `name`: their JSON):
+        every value a key holds is one of these."""
+        return set(self._by_provenance.values())
+
+
+class KeyList(Sequence[EntryKey]):
+    """Keys of a report (added, removed or changed), counted at once, listed when first read.
+
+    A snapshot of a million new numbers says how many at once, and builds the million
+    (digits, is_prefix) pairs only when someone reads them, after the apply: building them
+    is a tenth of the apply's Python time. `defer` adds keys that
+    way; `append` and `extend` add them at once. Compares equal to a list of the same keys.
+    """
+
+    __slots__ = ("_count", "_keys", "_pending")
+
+    def __init__(self, keys: Iterable[EntryKey] = ()) -> None:
+        self._keys = list(keys)
+        self._pending: list[Callable[[], Iterable[EntryKey]]] = []
+        self._count = len(self._keys)
+
+    def defer(self, count: int, produce: Callable[[], Iterable[EntryKey]]) -> None:
+        """`count` keys, which `produce` lists when they are first read."""
+        if count:
+            self._pending.append(produce)
+            self._count += count
+
+    def append(self, key: EntryKey) -> None:
+        self._settled().append(key)
+        self._count += 1
+
+    def extend(self, keys: Iterable[EntryKey]) -> None:
+        settled = self._settled()
+        before = len(settled)
+        settled.extend(keys)
+        self._count += len(settled) - before
+
+    def _settled(self) -> list[EntryKey]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for produce in pending:
+                self._keys.extend(produce())
+        return self._keys
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> EntryKey: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[EntryKey]: ...
+    def __getitem__(self, index: int | slice) -> EntryKey | list[EntryKey]:
+        return self._settled()[index]
+
+    def __iter__(self) -> Iterator[EntryKey]:
+        return iter(self._settled())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KeyList | list):
+            return self._settled() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __repr__(self) -> str:
+        return f"KeyList({self._settled()!r})"
 
 
 @dataclass(slots=True)
@@ -135,9 +202,9 @@ class ApplyReport:
     """What an apply (a snapshot, a delta) changed in one source, or would (`dry_run`)."""
 
     source: str
-    added: list[EntryKey] = field(default_factory=list)
-    removed: list[EntryKey] = field(default_factory=list)
-    changed: list[EntryKey] = field(default_factory=list)
+    added: KeyList = field(default_factory=KeyList)
+    removed: KeyList = field(default_factory=KeyList)
+    changed: KeyList = field(default_factory=KeyList)
     unchanged: int = 0
     before: int = 0
     after: int = 0
@@ -186,6 +253,15 @@ class ListingMerger:
         self._single: dict[str, dict[str, str | None]] = {}  # source -> meta id -> code
         self._by_meta: dict[str, str | None] = {}  # JSON -> code of that entry alone
         self._by_terms: dict[tuple[Any, ...], str | None] = {}
+        self._uniform: dict[str, str | None] = {}  # source -> the code of all its entries
+
+    def declare(self, source: str, meta_ids: Iterable[str]) -> None:
+        """Tell the merger that `source`'s fields, in every `listings` call, hold only these
+        meta ids. When they all give one code (a feed of one category and no end dates: the
+        common case), a key listed by that source alone gets it without a look at its id."""
+        codes = {self.code(((source, i),)) for i in set(meta_ids)}
+        if len(codes) == 1:
+            self._uniform[source] = codes.pop()
 
     def code(self, signature: tuple[tuple[str, str], ...]) -> str | None:
         """The packed listing for keys listed by these (source, meta id) pairs, or None."""
@@ -225,7 +301,7 @@ class ListingMerger:
         return code
 
     def listings(
-        self, keys: set[str], present: list[tuple[str, dict[str, str]]]
+        self, keys: AbstractSet[str], present: list[tuple[str, dict[str, str]]]
     ) -> tuple[dict[str, str], list[str]]:
         """(key -> code to set, keys to delete) for keys of one bucket (or the prefixes),
         given each source's fields there."""
@@ -237,28 +313,33 @@ class ListingMerger:
         shared: set[str] = set()
         seen: set[str] = set()
         for source, fields in present:
-            mine = keys & fields.keys() if len(keys) < len(fields) else fields.keys() & keys
+            mine = fields.keys() & keys  # a set, built iterating the smaller of the two
             if mine:
                 if seen:
                     shared |= seen & mine
                 seen |= mine
                 listing.append((source, fields, mine))
         for source, fields, mine in listing:
+            if shared:
+                mine -= shared
             codes = self._single.get(source)
             if codes is None:
                 codes = self._single[source] = {}
-            if shared:
-                mine -= shared
-            ids = {fields[key] for key in mine}
-            for meta_id in ids.difference(codes):
-                codes[meta_id] = self.code(((source, meta_id),))
-            distinct = {codes[i] for i in ids}
+            if source in self._uniform:  # one listing for all of them, whatever the id
+                distinct = {self._uniform[source]}
+            else:
+                ids = set(map(fields.__getitem__, mine))
+                for meta_id in ids.difference(codes):
+                    codes[meta_id] = self.code(((source, meta_id),))
+                distinct = set(map(codes.__getitem__, ids))
             if len(distinct) == 1:  # one listing for all of them: the common case
                 (code,) = distinct
                 if code is None:
                     dels.extend(mine)
-                else:
+                elif sets:
                     sets.update(dict.fromkeys(mine, code))
+                else:
+                    sets = dict.fromkeys(mine, code)
                 continue
             found = {key: codes[fields[key]] for key in mine}
             if None in found.values():  # expired entries: their keys go
@@ -273,5 +354,5 @@ class ListingMerger:
             else:
                 sets[key] = code
         if len(sets) + len(dels) < len(keys):  # listed by no source any more
-            dels.extend(keys.difference(sets, dels))
+            dels.extend(keys - sets.keys() - set(dels))
         return sets, dels

@@ -114,5 +114,7 @@ def guard_and_apply(
 
 
 def _take(outcome: Outcome, report: ApplyReport) -> None:
-    outcome.added, outcome.removed, outcome.changed = report.added, report.removed, report.changed
+    # The report lists its keys when read (`KeyList`); an outcome's readers want lists.
+    outcome.added, outcome.removed = list(report.added), list(report.removed)
+    outcome.changed = list(report.changed)
     outcome.unchanged = report.unchanged

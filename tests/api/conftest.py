@@ -44,8 +44,9 @@ def serve(settings: Settings) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    # proxy_headers off, as `callscreen-api` runs it: the app decides whom to believe.
     config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False,
-                            lifespan="on", ws="none")
+                            lifespan="on", ws="none", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -64,3 +64,16 @@ def test_sender_sends_nothing_more_after_an_exception(store: Store) -> None:
         raise RuntimeError("stop")
     assert store.redis.get("{cs}:t3") is None
     assert store.redis.ping()
+
+
+@pytest.mark.parametrize("args", [
+    ["HDEL", "{cs}:n:1", *[str(1000 + n) for n in range(20)]],
+    ["HDEL", "{cs}:n:1", *[str(1000 + n) for n in range(19)], "12345"],
+    ["HDEL", "{cs}:n:1", *[str(1000 + n) for n in range(19)], "né.."],
+    ["SET", "{cs}:k", "é"],
+])
+def test_command_packs_like_pair_by_pair(args: list[str]) -> None:
+    """Many arguments of one length are joined at once into the same bytes RESP wants."""
+    expected = f"*{len(args)}\r\n" + "".join(
+        f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+    assert command(*args) == expected

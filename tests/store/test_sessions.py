@@ -5,12 +5,12 @@ from __future__ import annotations
 from blocklist.store.admin import Store
 from blocklist.store.apikeys import Role, create_key, revoke_key
 from blocklist.store.sessions import (
+    count_signin_attempt,
     create_session,
     drop_upload,
     end_session,
-    failed_signins,
-    note_failed_signin,
     read_session,
+    refund_signin_attempt,
     stash_upload,
     stashed_upload,
 )
@@ -41,13 +41,27 @@ def test_unknown_ended_and_revoked_sessions_read_as_none(store: Store) -> None:
     assert read_session(store, revoked) is None
 
 
-def test_failed_sign_ins_count_per_client_within_the_window(store: Store) -> None:
-    """Failures add up per client address, and expire with the window."""
-    assert [note_failed_signin(store, "192.0.2.1", 60) for _ in range(3)] == [1, 2, 3]
-    assert failed_signins(store, "192.0.2.1") == 3
-    assert failed_signins(store, "192.0.2.2") == 0
-    assert 0 < store.redis.ttl(store.keys.signin_failures(
-        store.redis.keys("*signin-fail*")[0].rsplit(":", 1)[1])) <= 60
+def test_sign_in_attempts_count_per_client_within_the_window(store: Store) -> None:
+    """Attempts add up per client address, and expire with the window."""
+    assert [count_signin_attempt(store, "192.0.2.1", 60) for _ in range(3)] == [1, 2, 3]
+    assert count_signin_attempt(store, "192.0.2.2", 60) == 1
+    names = store.redis.keys("*signin-fail*")
+    assert len(names) == 2
+    assert all(0 < store.redis.ttl(name) <= 60 for name in names)
+
+
+def test_a_refund_takes_back_one_attempt_and_never_outlives_the_window(store: Store) -> None:
+    """A refund lowers that client's count by one only, and after the window (the key gone)
+    creates nothing: no count without an expiry."""
+    for _ in range(3):
+        count_signin_attempt(store, "192.0.2.1", 60)
+    count_signin_attempt(store, "192.0.2.2", 60)
+    refund_signin_attempt(store, "192.0.2.1")
+    assert count_signin_attempt(store, "192.0.2.1", 60) == 3
+    assert count_signin_attempt(store, "192.0.2.2", 60) == 2
+    store.redis.delete(*store.redis.keys("*signin-fail*"))  # the window ended
+    refund_signin_attempt(store, "192.0.2.1")
+    assert store.redis.keys("*signin-fail*") == []
 
 
 def test_an_upload_waits_for_its_session_only(store: Store) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from blocklist.entries import AppliesTo, Category, Entry, provenance_of
 from blocklist.store.layout import pack
-from blocklist.store.state import EntriesByBucket, ListingMerger, provenance_json
+from blocklist.store.state import EntriesByBucket, KeyList, ListingMerger, provenance_json
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -84,3 +84,34 @@ def test_grouped_keeps_the_last_entry_of_a_key() -> None:
     assert grouped.numbers[4568]["3120123"] == _meta(Category.REVOKED)
     assert grouped.prefixes == {"3190012": _meta(Category.REVOKED)}
     assert list(grouped.metas) == [_meta(Category.REVOKED), _meta(Category.FRAUD)]
+
+
+@pytest.mark.parametrize(("keys", "present"), [
+    ({"10", "11"}, [("a", {"10": "1", "11": "1"})]),
+    ({"10", "11", "12"}, [("a", {"10": "1", "11": "9"})]),
+    ({"10", "11"}, [("a", {"10": "2", "11": "1"}), ("b", {"11": "1", "12": "1"})]),
+])
+def test_declared_meta_ids_give_the_key_by_key_merge(keys, present) -> None:
+    """Declaring the ids a source's fields hold changes no listing, one code or several."""
+    merger = ListingMerger(TODAY, METAS)
+    for source, fields in present:
+        merger.declare(source, fields.values())
+    sets, dels = merger.listings(keys, present)
+    assert (sets, set(dels)) == _slow(keys, present)
+
+
+def test_key_list_counts_at_once_and_lists_when_read() -> None:
+    """Deferred keys count before they are built, are built once, and compare as a list."""
+    built = []
+
+    def produce():
+        built.append(1)
+        return [("3185", False), ("3186", False)]
+
+    keys = KeyList([("31", True)])
+    keys.defer(2, produce)
+    assert len(keys) == 3 and not built
+    assert keys == [("31", True), ("3185", False), ("3186", False)]
+    assert keys[1:] == [("3185", False), ("3186", False)] and built == [1]
+    keys.append(("3187", False))
+    assert len(keys) == 4 and keys[-1] == ("3187", False)
