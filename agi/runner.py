@@ -22,8 +22,8 @@ from blocklist.settings import Settings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from blocklist.store.multiplexer import Multiplexer
+    from blocklist.store.primary import PrimaryWriter
     from blocklist.store.replicas import ReadEndpoints
-    from blocklist.store.wire import RedisAddress
 
 log = logging.getLogger("callscreen.fastagi")
 
@@ -54,14 +54,13 @@ async def serve_async(
     from blocklist.screening import Screener
     from blocklist.store.activity_counter import ActivityCounter, ActivityFlusher
     from blocklist.store.layout import SCREENING_SCRIPT, KeySpace, script_sha
-    from blocklist.store.multiplexer import Multiplexer
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
     store, where = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
     # Activity counts go out on a connection of their own, so a flush never sits in line
     # before a call's lookup; it writes, so it is the primary's.
-    flushes = Multiplexer(primary_address(settings))
+    flushes = primary_writer(settings)
     activity = ActivityFlusher(ActivityCounter(), flushes, KeySpace(settings.key_prefix),
                                settings.activity_flush_s)
     from agi.roaming import RoamingCheck
@@ -99,17 +98,16 @@ async def serve_async(
     await flushes.close()
 
 
-def primary_address(settings: Settings) -> RedisAddress:
+def primary_writer(settings: Settings) -> PrimaryWriter:
     """Where the activity flusher writes: the primary (with Sentinel, the one the Sentinels
-    name at start; it is not followed across a failover, so counts are lost until a restart
-    after one)."""
-    from blocklist.store.reads import ask_sentinels
+    name at each flush, so it follows a failover and never holds up start-up)."""
+    from blocklist.store.primary import PrimaryWriter
     from blocklist.store.wire import RedisAddress
 
     sentinel = settings.redis.sentinel
     if sentinel is None:
-        return RedisAddress.from_url(settings.redis.service_url())
-    return ask_sentinels(sentinel, 5.0)[-1]
+        return PrimaryWriter(RedisAddress.from_url(settings.redis.service_url()))
+    return PrimaryWriter(sentinel=sentinel)
 
 
 async def read_store(
@@ -126,7 +124,9 @@ async def read_store(
     sentinel = location.sentinel
     if location.read_urls or sentinel is not None:
         addresses = [RedisAddress.from_url(url) for url in location.read_urls]
-        endpoints = ReadEndpoints(addresses, sentinel=sentinel, setup=setup)
+        # Without Sentinel, the configured Redis is the primary (the one node that may say so).
+        primary = RedisAddress.from_url(location.service_url()) if sentinel is None else None
+        endpoints = ReadEndpoints(addresses, sentinel=sentinel, primary=primary, setup=setup)
         await endpoints.start()
         what = ", ".join(e.label for e in endpoints.endpoints) or "none yet"
         return endpoints, f"read endpoints {what}"

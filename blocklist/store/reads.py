@@ -15,6 +15,7 @@ keeps the endpoints' health between calls (`blocklist.store.replicas`). Lean imp
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import hiredis
@@ -45,19 +46,32 @@ def switch_reply(replies: Sequence[object]) -> str | None:
     return None
 
 
-def unusable(info_replication: object) -> str | None:
+NOT_THE_PRIMARY = "a primary that is not the primary (an old primary restarted empty?)"
+
+
+def unusable(info_replication: object, *, primary: bool = False) -> str | None:
     """Why a node must not be read, from its INFO replication reply; None when it may be.
 
+    A node that says it is a primary is read when it is a replica just promoted (it keeps
+    its former primary's history: second_repl_offset), or when it is `primary` (the one the
+    Sentinels name, or the configured primary URL) and has fed replicas (master_repl_offset
+    above 0). Any other is not (NOT_THE_PRIMARY): a killed primary restarted with its own
+    configuration comes back an empty primary with no history until the Sentinels make it a
+    replica, and would answer "not listed" for every number, even to a process that has not
+    yet heard of the failover and still takes it for the primary.
     A replica that has never completed a sync since it started answers from an empty
-    dataset (it would say "not listed" for every number): it is read only once its link to
-    the primary is up, or once it was (it then holds the list as it was, which is what a
-    replica of a dead primary serves). A primary, or a replica that has synced, may be read.
+    dataset too: it is read only once its link to the primary is up, or once it was (it
+    then holds the list as it was, which is what a replica of a dead primary serves).
     """
     raw = info_replication
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
     if fields.get("role") != "slave":
-        return None
+        if fields.get("second_repl_offset", "-1").strip() not in ("-1", ""):
+            return None
+        if primary and fields.get("master_repl_offset", "0").strip() not in ("0", ""):
+            return None
+        return NOT_THE_PRIMARY
     if fields.get("master_link_status") == "up" or fields.get(
             "master_link_down_since_seconds", "-1").strip() not in ("-1", ""):
         return None
@@ -92,8 +106,10 @@ def sentinel_commands(service: str) -> list[tuple[str, ...]]:
 def read_sentinel_replies(
     location: SentinelLocation, replies: Sequence[object]
 ) -> tuple[RedisAddress | None, list[RedisAddress]]:
-    """(the primary, the replicas that are not down, sorted) from `sentinel_commands`'
-    replies. Raises StoreError on replies a Sentinel should not send."""
+    """(the primary, the replicas that may be read, sorted) from `sentinel_commands`'
+    replies: those not down that report themselves replicas (an old primary back before
+    the Sentinels reconfigure it is listed as a replica that reports itself a primary).
+    Raises StoreError on replies a Sentinel should not send."""
     master, replicas = replies
     if isinstance(master, hiredis.ReplyError) or isinstance(replicas, hiredis.ReplyError):
         refusal = master if isinstance(master, hiredis.ReplyError) else replicas
@@ -106,6 +122,10 @@ def read_sentinel_replies(
         state = {_text(k): _text(v) for k, v in zip(fields[::2], fields[1::2], strict=False)}
         flags = state.get("flags", "").split(",")
         if any(f in flags for f in ("s_down", "o_down", "disconnected")):
+            continue
+        # Not master-link-status: it says "err" until the Sentinel's first INFO of a replica
+        # (seconds after it is found), and every node is asked itself anyway (`unusable`).
+        if state.get("role-reported") != "slave":
             continue
         found.append(node_address(location, state["ip"], int(state["port"])))
     found.sort(key=lambda a: (a.host, a.port))
@@ -165,10 +185,13 @@ class FailoverConnection:
         deadline = time.monotonic() + self._timeout_s
         error: StoreError = StoreTimeoutError(
             f"no read endpoint answered within {self._timeout_s * 1000:.0f} ms")
+        location = self._location
         endpoints = self.endpoints(self._timeout_s)
-        # With a choice of endpoints, each is asked first whether it may be read (in the same
-        # round trip): a replica restarted empty must not answer "not listed".
-        check = len(endpoints) > 1
+        # Each endpoint is asked first whether it may be read (in the same round trip): a
+        # replica restarted empty, or an old primary back empty, must not answer "not
+        # listed". Only the one configured Redis, with nothing else to read, is not asked.
+        check = location.sentinel is not None or bool(location.read_urls)
+        primary = self._known_primary(endpoints)
         for address in endpoints:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -181,11 +204,28 @@ class FailoverConnection:
                 continue
             if not check:
                 return replies
-            why = unusable(replies[0])
+            why = unusable(replies[0], primary=address == primary)
+            if why == NOT_THE_PRIMARY and primary is None and location.sentinel is not None:
+                # A CALLSCREEN_READ_URLS node says it is a primary: read it only when the
+                # Sentinels name it (rare: after a failover promoted it).
+                remaining = deadline - time.monotonic()
+                with contextlib.suppress(StoreError):
+                    primary = ask_sentinels(location.sentinel, remaining)[-1]
+                why = unusable(replies[0], primary=address == primary)
             if why is None:
                 return replies[1:]
             error = StoreError(f"Redis at {label(address)}: {why}")
         raise error
+
+    def _known_primary(self, endpoints: list[RedisAddress]) -> RedisAddress | None:
+        """The primary among `endpoints` when it is known without asking: the last one the
+        Sentinels named, or the configured primary URL."""
+        location = self._location
+        if location.sentinel is None:
+            return RedisAddress.from_url(location.call_path_url)
+        if self._primary or not location.read_urls:
+            return endpoints[-1] if endpoints else None
+        return None
 
 
 def _text(raw: object) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import hiredis
@@ -36,6 +36,7 @@ from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.store.multiplexer import ConnectionLostError, Multiplexer
 from blocklist.store.reads import (
     INFO_REPLICATION,
+    NOT_THE_PRIMARY,
     SWITCH_REPLIES,
     label,
     read_sentinel_replies,
@@ -61,34 +62,53 @@ MIN_RETRY_S = 0.001  # less budget than this left: the call fails open rather th
 class _Endpoint:
     __slots__ = ("address", "label", "mux", "skip_until")
 
-    def __init__(self, address: RedisAddress, setup: Sequence[Command]) -> None:
+    def __init__(self, address: RedisAddress, setup: Sequence[Command],
+                 readable: Callable[[RedisAddress, object], str | None]) -> None:
         self.address = address
         self.label = label(address)
         # Every new connection asks first whether the node may be read (`unusable`).
         self.mux = Multiplexer(address, setup=[*setup, INFO_REPLICATION],
-                               check=lambda replies: unusable(replies[-1]))
+                               check=lambda replies: readable(address, replies[-1]))
         self.skip_until = 0.0
 
 
 class ReadEndpoints:
-    """Reads for a whole process, over `addresses` in order or what `sentinel` names."""
+    """Reads for a whole process, over `addresses` in order or what `sentinel` names.
+
+    A node that says it is a primary is read only when it is `self.primary`: the one the
+    Sentinels name (asked with `addresses` too), else `primary` (the configured Redis)."""
 
     def __init__(
         self, addresses: Sequence[RedisAddress] = (), *, sentinel: SentinelLocation | None = None,
-        setup: Sequence[Command] = (), skip_s: float = SKIP_S, check_s: float = CHECK_S,
+        primary: RedisAddress | None = None, setup: Sequence[Command] = (),
+        skip_s: float = SKIP_S, check_s: float = CHECK_S,
     ) -> None:
         if not addresses and sentinel is None:
             raise ValueError("ReadEndpoints needs addresses or a Sentinel location")
         self._setup = list(setup)
-        self._sentinel = sentinel if not addresses else None
+        self._sentinel = sentinel
+        self._follow = not addresses  # the endpoints are what the Sentinels name
         self._skip_s = skip_s
         self._check_s = check_s
-        self.endpoints = [_Endpoint(a, self._setup) for a in addresses]
+        self.endpoints = [_Endpoint(a, self._setup, self.unusable) for a in addresses]
         self.current = 0
-        self.primary: RedisAddress | None = None
+        self.primary: RedisAddress | None = primary if sentinel is None else None
+        self._named: RedisAddress | None = None  # the primary the Sentinels named last
         self._watcher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._show()
+
+    def is_primary(self, address: RedisAddress) -> bool:
+        return address == self.primary
+
+    def unusable(self, address: RedisAddress, info_replication: object) -> str | None:
+        """Why the node at `address` must not be read now (`blocklist.store.reads.unusable`);
+        a node that says it is a primary but is not the one named last wakes the watcher, so
+        the Sentinels are asked again at once (a failover this process has not heard of)."""
+        why = unusable(info_replication, primary=self.is_primary(address))
+        if why == NOT_THE_PRIMARY and self._sentinel is not None:
+            self._wake.set()
+        return why
 
     @property
     def in_use(self) -> str | None:
@@ -234,7 +254,7 @@ class ReadEndpoints:
             except StoreError:
                 endpoint.skip_until = loop.time() + self._skip_s
                 continue
-            if unusable(replies[0]) is None:
+            if self.unusable(endpoint.address, replies[0]) is None:
                 log.info("read endpoint %s answers again; reading it", endpoint.label)
                 self._switch(index, "preferred_back")
                 return
@@ -248,7 +268,7 @@ class ReadEndpoints:
         except StoreError:
             return
         raw = replies[0]
-        why = unusable(raw)
+        why = self.unusable(endpoint.address, raw)
         if why is not None and len(self.endpoints) > 1:
             self._failed(endpoint, "error", StoreError(why))
             return
@@ -265,34 +285,28 @@ class ReadEndpoints:
 
     async def _discover(self) -> None:
         """Ask the Sentinels in turn; the first that answers sets the endpoints."""
-        location = self._sentinel
-        assert location is not None
-        for host, port in location.sentinels:
-            try:
-                replies = await _query(sentinel_address(location, host, port),
-                                       sentinel_commands(location.service))
-                primary, replicas = read_sentinel_replies(location, replies)
-            except (StoreError, OSError, TimeoutError) as exc:
-                log.debug("Sentinel %s:%d: %s", host, port, exc)
-                continue
-            if primary is None:
-                continue
-            self._update(primary, replicas)
+        assert self._sentinel is not None
+        found = await discover(self._sentinel)
+        if found is None:
+            log.warning("no Sentinel answered; reading the endpoints known before")
             return
-        log.warning("no Sentinel answered; reading the endpoints known before")
+        self._update(*found)
 
     def _update(self, primary: RedisAddress, replicas: list[RedisAddress]) -> None:
-        if self.primary is not None and primary != self.primary:
+        if self._named is not None and primary != self._named:
             metrics.FAILOVERS_FOLLOWED.inc()
             log.warning("the Sentinels name a new primary: %s (was %s)", label(primary),
-                        label(self.primary))
-        self.primary = primary
+                        label(self._named))
+        self.primary = self._named = primary
+        if not self._follow:
+            return
         wanted = [*replicas, primary]
         if [e.address for e in self.endpoints] == wanted:
             return
         in_use = self.in_use
         known: dict[RedisAddress, _Endpoint | None] = {e.address: e for e in self.endpoints}
-        self.endpoints = [known.pop(a, None) or _Endpoint(a, self._setup) for a in wanted]
+        self.endpoints = [known.pop(a, None) or _Endpoint(a, self._setup, self.unusable)
+                          for a in wanted]
         for gone in filter(None, known.values()):
             metrics.READ_ENDPOINT.labels(gone.label).set(0)
             asyncio.get_running_loop().create_task(gone.mux.close())
@@ -301,6 +315,23 @@ class ReadEndpoints:
         if self.endpoints[self.current].skip_until > asyncio.get_running_loop().time():
             self.current = self._next_index(asyncio.get_running_loop().time())
         self._show()
+
+
+async def discover(location: SentinelLocation
+                   ) -> tuple[RedisAddress, list[RedisAddress]] | None:
+    """(the primary, the replicas that may be read) from the first Sentinel that answers and
+    names a primary; None when none does (each is given PROBE_TIMEOUT_S)."""
+    for host, port in location.sentinels:
+        try:
+            replies = await _query(sentinel_address(location, host, port),
+                                   sentinel_commands(location.service))
+            primary, replicas = read_sentinel_replies(location, replies)
+        except (StoreError, OSError, TimeoutError) as exc:
+            log.debug("Sentinel %s:%d: %s", host, port, exc)
+            continue
+        if primary is not None:
+            return primary, replicas
+    return None
 
 
 async def _query(address: RedisAddress, commands: Sequence[Command]) -> list[object]:

@@ -57,15 +57,20 @@ def fastagi(env: dict[str, str], *, timeout_ms: int = 250) -> Iterator[tuple[int
 
 def metric(metrics_port: int, name: str, **labels: str) -> float:
     """The sum of a metric's series that carry `labels`."""
+    return sum(series(metrics_port, name, **labels))
+
+
+def series(metrics_port: int, name: str, **labels: str) -> list[float]:
+    """The values of a metric's series that carry `labels` (none when it has none)."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
                                   timeout=2).read().decode()
-    total = 0.0
+    found = []
     for line in body.splitlines():
-        series, _, value = line.rpartition(" ")
-        if (series == name or series.startswith(name + "{")) and all(
-                f'{k}="{v}"' in series for k, v in labels.items()):
-            total += float(value)
-    return total
+        name_labels, _, value = line.rpartition(" ")
+        if (name_labels == name or name_labels.startswith(name + "{")) and all(
+                f'{k}="{v}"' in name_labels for k, v in labels.items()):
+            found.append(float(value))
+    return found
 
 
 def listed_entry(digits: str, source: str = "feed") -> Entry:

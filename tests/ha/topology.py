@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE = "callscreen"
+REPL_TIMEOUT_S = 5  # a replica that hears nothing from its primary this long drops the link
 
 
 def free_port() -> int:
@@ -177,15 +178,22 @@ class Topology:
             node.process.wait()
         node.process = None
 
-    def restart(self, node: Node, timeout_s: float = 20.0) -> None:
+    def restart(self, node: Node, timeout_s: float = 20.0, *, as_primary: bool = False) -> None:
         """Start a killed node again: a redis-server comes back as a replica of the current
-        primary (with no data: it resyncs), a Sentinel with the configuration it had."""
+        primary (with no data: it resyncs), a Sentinel with the configuration it had.
+
+        `as_primary`: the redis-server comes back with a primary's configuration and no data,
+        as a killed primary restarted with its own configuration does (until the Sentinels
+        make it a replica, some seconds later); returns once it answers."""
         if node.sentinel:
             self._launch(node, ["redis-sentinel", str(node.directory / "sentinel.conf")])
             self._wait(node.answers, time.monotonic() + timeout_s, f"{node.name} answers")
             return
-        primary = self.primary()
         shutil.rmtree(node.directory, ignore_errors=True)
+        if as_primary:
+            self._start_server(node, None)
+            return
+        primary = self.primary()
         self._start_server(node, primary)
         self._wait(lambda: self._in_sync(node), time.monotonic() + timeout_s,
                    f"{node.name} in sync")
@@ -208,6 +216,12 @@ class Topology:
         self._wait(promoted, deadline, "a failover")
         return self.primary()
 
+    def wait_until_listed(self, node: Node, timeout_s: float = 30.0) -> None:
+        """Until every live Sentinel lists `node` among the replicas and not down (what it
+        says of itself aside)."""
+        self._wait(lambda: self._sentinels_see(node), time.monotonic() + timeout_s,
+                   f"the Sentinels list {node.name}")
+
     def wait_for_replica(self, node: Node, timeout_s: float = 30.0) -> None:
         """Until `node` replicates the current primary with the link up, and the Sentinels
         list it as a replica that is not down."""
@@ -225,7 +239,7 @@ class Topology:
             "logfile redis.log", "appendonly no", 'save ""',
             "hash-max-listpack-entries 512", "hash-max-listpack-value 64",
             # Replicas ping often, so a promoted replica's lag is measured in seconds.
-            "repl-ping-replica-period 1", "repl-timeout 5",
+            "repl-ping-replica-period 1", f"repl-timeout {REPL_TIMEOUT_S}",
         ]
         if primary is not None:
             lines.append(f"replicaof 127.0.0.1 {primary.port}")
