@@ -49,13 +49,15 @@ def switch_reply(replies: Sequence[object]) -> str | None:
 NOT_THE_PRIMARY = "a primary that is not the primary (an old primary restarted empty?)"
 
 
-def unusable(info_replication: object, *, primary: bool = False) -> str | None:
+def unusable(info_replication: object, *, primary: bool = False,
+             history: bool = False) -> str | None:
     """Why a node must not be read, from its INFO replication reply; None when it may be.
 
     A node that says it is a primary is read when it is a replica just promoted (it keeps
     its former primary's history: second_repl_offset), or when it is `primary` (the one the
-    Sentinels name, or the configured primary URL) and has fed replicas (master_repl_offset
-    above 0). Any other is not (NOT_THE_PRIMARY): a killed primary restarted with its own
+    Sentinels name, or the configured primary URL) and, with `history` (Sentinel), has fed
+    replicas (master_repl_offset above 0). Any other is not (NOT_THE_PRIMARY): a killed
+    primary restarted with its own
     configuration comes back an empty primary with no history until the Sentinels make it a
     replica, and would answer "not listed" for every number, even to a process that has not
     yet heard of the failover and still takes it for the primary.
@@ -69,7 +71,8 @@ def unusable(info_replication: object, *, primary: bool = False) -> str | None:
     if fields.get("role") != "slave":
         if fields.get("second_repl_offset", "-1").strip() not in ("-1", ""):
             return None
-        if primary and fields.get("master_repl_offset", "0").strip() not in ("0", ""):
+        if primary and (not history or fields.get("master_repl_offset", "0").strip()
+                        not in ("0", "")):
             return None
         return NOT_THE_PRIMARY
     if fields.get("master_link_status") == "up" or fields.get(
@@ -204,14 +207,15 @@ class FailoverConnection:
                 continue
             if not check:
                 return replies
-            why = unusable(replies[0], primary=address == primary)
+            history = location.sentinel is not None
+            why = unusable(replies[0], primary=address == primary, history=history)
             if why == NOT_THE_PRIMARY and primary is None and location.sentinel is not None:
                 # A CALLSCREEN_READ_URLS node says it is a primary: read it only when the
                 # Sentinels name it (rare: after a failover promoted it).
                 remaining = deadline - time.monotonic()
                 with contextlib.suppress(StoreError):
                     primary = ask_sentinels(location.sentinel, remaining)[-1]
-                why = unusable(replies[0], primary=address == primary)
+                why = unusable(replies[0], primary=address == primary, history=history)
             if why is None:
                 return replies[1:]
             error = StoreError(f"Redis at {label(address)}: {why}")

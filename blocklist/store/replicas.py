@@ -105,7 +105,8 @@ class ReadEndpoints:
         """Why the node at `address` must not be read now (`blocklist.store.reads.unusable`);
         a node that says it is a primary but is not the one named last wakes the watcher, so
         the Sentinels are asked again at once (a failover this process has not heard of)."""
-        why = unusable(info_replication, primary=self.is_primary(address))
+        why = unusable(info_replication, primary=self.is_primary(address),
+                       history=self._sentinel is not None)
         if why == NOT_THE_PRIMARY and self._sentinel is not None:
             self._wake.set()
         return why

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from blocklist.errors import StoreTimeoutError
 from blocklist.settings import Settings
-from blocklist.store.reads import FailoverConnection, unusable
+from blocklist.store.reads import NOT_THE_PRIMARY, FailoverConnection, unusable
 from blocklist.store.replicas import ReadEndpoints
 from blocklist.store.wire import RedisAddress
 from tests.ha.topology import free_port
@@ -77,7 +77,7 @@ async def test_a_loading_endpoint_is_skipped_within_the_same_call(
     redis_client.set("k", "v")
     real = RedisAddress.from_url(redis_url)
     before = switches("loading")
-    reads = ReadEndpoints([RedisAddress(port=loading_server), real])
+    reads = ReadEndpoints([RedisAddress(port=loading_server), real], primary=real)
     try:
         assert await reads.run([("GET", "k")], 2.0) == [b"v"]
         assert reads.in_use == f"{real.host}:{real.port}"
@@ -92,7 +92,8 @@ async def test_a_dead_endpoint_costs_the_call_nothing(redis_url: str, redis_clie
     """A refused connection: the call is answered by the next endpoint (reason `error`)."""
     redis_client.set("k", "v")
     before = switches("error")
-    reads = ReadEndpoints([RedisAddress(port=free_port()), RedisAddress.from_url(redis_url)])
+    real = RedisAddress.from_url(redis_url)
+    reads = ReadEndpoints([RedisAddress(port=free_port()), real], primary=real)
     try:
         assert await reads.run([("GET", "k")], 2.0) == [b"v"]
         assert await reads.run([("GET", "k")], 2.0) == [b"v"]
@@ -108,7 +109,8 @@ async def test_a_silent_endpoint_fails_one_call_then_is_skipped(
     next call goes to the next endpoint (reason `timeout`)."""
     redis_client.set("k", "v")
     before = switches("timeout")
-    reads = ReadEndpoints([RedisAddress(port=silent_server), RedisAddress.from_url(redis_url)])
+    real = RedisAddress.from_url(redis_url)
+    reads = ReadEndpoints([RedisAddress(port=silent_server), real], primary=real)
     try:
         with pytest.raises(StoreTimeoutError):
             await reads.run([("GET", "k")], 0.1)
@@ -126,7 +128,7 @@ def test_the_blocking_connection_tries_the_read_urls_in_order(
     redis_client.set("k", "v")
     reads = (f"redis://127.0.0.1:{free_port()}/0", f"redis://127.0.0.1:{loading_server}/0",
              redis_url)
-    location = Settings(redis_url="redis://127.0.0.1:1/0", read_urls=reads).redis
+    location = Settings(redis_url=redis_url, read_urls=reads).redis
     assert FailoverConnection(location, 2.0).run([("GET", "k")]) == [b"v"]
 
 
@@ -140,7 +142,8 @@ def test_the_blocking_connection_fails_when_no_endpoint_answers(
 
 
 @pytest.mark.parametrize(("info", "why"), [
-    ("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n", None),
+    ("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n", NOT_THE_PRIMARY),
+    ("role:master\r\nmaster_repl_offset:0\r\nsecond_repl_offset:5120\r\n", None),
     ("role:slave\r\nmaster_link_status:up\r\nmaster_last_io_seconds_ago:0\r\n", None),
     ("role:slave\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:12\r\n", None),
     ("role:slave\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:-1\r\n",
@@ -149,6 +152,21 @@ def test_the_blocking_connection_fails_when_no_endpoint_answers(
      "a replica that has not synced since it started"),
 ])
 def test_a_replica_restarted_empty_is_not_read(info: object, why: str | None) -> None:
-    """A primary, a linked replica or one whose primary died may be read; a replica that has
-    not synced since it started (an empty dataset) may not."""
+    """A replica just promoted, a linked replica or one whose primary died may be read; a
+    replica that has not synced since it started, or a primary not named as the primary
+    (an old primary back empty), may not."""
     assert unusable(info) == why
+
+
+@pytest.mark.parametrize(("info", "history", "why"), [
+    ("role:master\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\n", False, None),
+    ("role:master\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\n", True,
+     NOT_THE_PRIMARY),
+    ("role:master\r\nmaster_repl_offset:8812\r\nsecond_repl_offset:-1\r\n", True, None),
+])
+def test_the_primary_is_read_when_it_may_hold_the_list(
+    info: str, history: bool, why: str | None,
+) -> None:
+    """The configured primary is read; the one the Sentinels name only once it has fed
+    replicas (one restarted empty before a process heard of the failover has not)."""
+    assert unusable(info, primary=True, history=history) == why
