@@ -94,3 +94,14 @@ def percentile(sorted_values: list[float], q: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return sorted_values[index]
+
+
+def shorten_frame(frame: str) -> str:
+    """A py-spy frame `function (path)` with the path from the package down (site-packages/,
+    the repository), for the benches' profile tables."""
+    name, _, path = frame.partition(" (")
+    path = path.rstrip(")")
+    for marker in ("site-packages/", f"{ROOT}/", "python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{name} ({path})" if path else name

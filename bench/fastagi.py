@@ -40,6 +40,7 @@ from common import (
     list_numbers,
     percentile,
     redis_benchmark_mget,
+    shorten_frame,
     throwaway_redis,
 )
 
@@ -234,7 +235,7 @@ def profile(server: Server, numbers: list[str], concurrency: int) -> Profile:
     for view, pick in (("self", lambda f: f[-1]), ("python", innermost_python)):
         counts: collections.Counter[str] = collections.Counter()
         for frames, n in busy:
-            counts[shorten(pick(frames))] += n
+            counts[shorten_frame(pick(frames))] += n
         views[view] = [(name, n / total) for name, n in counts.most_common(TOP_FUNCTIONS)]
     return views
 
@@ -242,15 +243,6 @@ def profile(server: Server, numbers: list[str], concurrency: int) -> Profile:
 def innermost_python(frames: list[str]) -> str:
     return next((f for f in reversed(frames) if ".py)" in f), frames[-1])
 
-
-def shorten(frame: str) -> str:
-    """`function (path)` with the path from the package down (site-packages/, the repo)."""
-    name, _, path = frame.partition(" (")
-    path = path.rstrip(")")
-    for marker in ("site-packages/", f"{ROOT}/", "python3.11/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    return f"{name} ({path})" if path else name
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_seconds, redis_benchmark_hset, throwaway_redis
+from bench.common import cpu_seconds, redis_benchmark_hset, shorten_frame, throwaway_redis
 from blocklist.entries import AppliesTo, Category, Provenance
 from blocklist.redis_server import RedisServer
 from blocklist.settings import Settings
@@ -166,18 +166,10 @@ def profile(store: Store, rows: int) -> tuple[list[tuple[str, float]], float]:
             if "redis-bulk-send" in thread:
                 sender += int(count)
             elif "MainThread" in thread and "apply_snapshot" in frames:
-                main[_shorten(frames.split(";")[-1])] += int(count)
+                main[shorten_frame(frames.split(";")[-1])] += int(count)
     total = sum(main.values()) or 1
     return [(name, n / total) for name, n in main.most_common(TOP_FUNCTIONS)], sender / total
 
-
-def _shorten(frame: str) -> str:
-    name, _, path = frame.partition(" (")
-    path = path.rstrip(")")
-    for marker in ("site-packages/", f"{ROOT}/", "python3.11/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    return f"{name} ({path})" if path else name
 
 
 def main() -> None:
