@@ -110,20 +110,29 @@ def _preset(name: str, fixed: Action, mobile: Action, nongeo: Action, protected:
 
 _B, _W, _H, _A = Action.BLOCK, Action.WARN, Action.WITHHOLD, Action.ALLOW
 
-# README, "Origin screening", gives each preset's source. Roamers and registered numbers are
-# exceptions in every preset (rules 5 and 6), except IE's fixed numbers.
+# docs/origin.md gives each preset's regulator, instrument, dates and sources. Roamers and
+# registered numbers are exceptions in every preset (rules 5 and 6), except IE's fixed numbers.
 PRESETS: dict[str, OriginPolicy] = {
     "off": OriginPolicy(),
+    # Royal Decree of 12 May 2024: fixed and nongeo blocked, mobiles blocked unless roaming.
     "BE": _preset("BE", _B, _B, _B, _B),
-    "CZ": _preset("CZ", _B, _B, _B, _B),
+    # ČTÚ, general authorisation VO-S/2/04.2024-1: fixed blocked; mobile numbers excluded.
+    "CZ": _preset("CZ", _B, _A, _B, _B),
+    # Orden TDF/149/2025: Spanish caller IDs from abroad blocked except roaming.
     "ES": _preset("ES", _B, _B, _B, _B),
+    # Traficom regulation M28: Finnish caller IDs from abroad blocked except roaming.
     "FI": _preset("FI", _B, _B, _B, _B),
+    # AGCOM delibera 106/25/CONS: fixed, then mobile numbers blocked except roaming.
     "IT": _preset("IT", _B, _B, _B, _B),
+    # ComReg: fixed numbers blocked (without exception: not confirmed), mobiles unless roaming.
     "IE": _preset("IE", _B, _B, _B, _B, fixed_exceptions=False),
     # TKG: the number is suppressed; 110, 112 (protected), 0900 and 0137 are cut off.
     "DE": _preset("DE", _H, _H, _H, _B, cut_off=("49900", "49137")),
-    "UK": _preset("UK", _B, _B, _B, _B),
-    "FR": _preset("FR", _H, _H, _H, _B),  # shown as "appel masqué"
+    # Ofcom CLI guidance (January 2025): UK caller IDs from abroad blocked, +447 mobiles exempt.
+    "UK": _preset("UK", _B, _A, _B, _B),
+    # Arcep: fixed and 09 numbers from abroad need authentication (2019), so are cut off
+    # without it; unauthenticated mobiles are shown as "numéro masqué" (2026).
+    "FR": _preset("FR", _B, _H, _B, _B),
     # No binding rule yet: the subscriber is warned, nothing is hidden or refused.
     "NL": _preset("NL", _W, _W, _W, _B),
 }

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from blocklist.feeds import FeedFormatConfig, ParsedFeed, cached_plans, parse_feed
+from blocklist.origin import PRESETS
+from blocklist.origin_table import BEGIN, CASES, END, markdown_table, replace_table, table_in
 from blocklist.settings import DEFAULT_PROTECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +150,33 @@ def test_feeds_page_examples_parse_as_the_page_says(
     feed = parse_example(first_line, fmt, **config)
     assert feed.errors == [] and feed.intact
     assert outcome(feed) == entries
+
+
+# -- the decisions table of docs/origin.md ------------------------------------------------------
+
+
+def test_origin_page_has_the_decisions_table_the_code_prints() -> None:
+    """docs/origin.md's decisions table is, cell by cell, what decide_origin answers today."""
+    page = (ROOT / "docs" / "origin.md").read_text()
+    assert table_in(page) == markdown_table(), (
+        "docs/origin.md's decisions table differs from the code's: run tools/origin-table --write"
+    )
+
+
+def test_decisions_table_has_a_row_per_call_and_a_column_per_preset() -> None:
+    """The printed table covers every preset and every call of blocklist/origin_table.py."""
+    rows = markdown_table().splitlines()
+    assert len(rows) == 2 + len(CASES)
+    assert rows[0] == "| call | " + " | ".join(f"`{name}`" for name in PRESETS) + " |"
+    for row, case in zip(rows[2:], CASES, strict=True):
+        assert row.startswith(f"| {case.label} | ") and row.count(" | ") == len(PRESETS)
+
+
+def test_writing_the_table_replaces_a_stale_copy_only() -> None:
+    """tools/origin-table --write replaces what is between the markers and keeps the rest."""
+    stale = f"before\n{BEGIN}\n| old | table |\n{END}\nafter\n"
+    fresh = replace_table(stale, markdown_table())
+    assert fresh == f"before\n{BEGIN}\n{markdown_table()}{END}\nafter\n"
+    assert table_in(fresh) == markdown_table()
+    with pytest.raises(ValueError, match="decisions table"):
+        table_in("no markers here\n")

@@ -62,9 +62,10 @@ def test_number_type(text: str, home: tuple[str, ...], kind: NumberType | None) 
 # no exception applying (the mobile unverified as roaming).
 PRESET_TABLE = {
     "off": (A, A, A, A),
-    "BE": (B, B, B, B), "CZ": (B, B, B, B), "ES": (B, B, B, B), "FI": (B, B, B, B),
-    "IT": (B, B, B, B), "IE": (B, B, B, B), "UK": (B, B, B, B),
-    "DE": (H, H, H, B), "FR": (H, H, H, B), "NL": (W, W, W, B),
+    "BE": (B, B, B, B), "ES": (B, B, B, B), "FI": (B, B, B, B),
+    "IT": (B, B, B, B), "IE": (B, B, B, B),
+    "CZ": (B, A, B, B), "UK": (B, A, B, B),  # the rule leaves mobile numbers out
+    "DE": (H, H, H, B), "FR": (B, H, B, B), "NL": (W, W, W, B),
 }
 NUMBERS = {"fixed": FIXED, "mobile": MOBILE, "nongeo": NONGEO, "protected": "112"}
 
