@@ -30,3 +30,32 @@ def test_default_language_is_the_same_everywhere() -> None:
     assert service == "en"
     assert dialplan == env == extensions == header == contract == [service]
     assert documented == [service, service]  # the service's table and the dialplan's
+
+
+def _context(text: str, name: str) -> str:
+    """The lines of one [context] of a dialplan file."""
+    found = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    assert found, f"no [{name}]"
+    return found.group(1)
+
+
+def _code(context: str) -> list[str]:
+    """A context's dialplan lines, comments dropped."""
+    return [line for line in context.splitlines()
+            if line.strip() and not line.lstrip().startswith(";")]
+
+
+def test_a_withheld_number_is_kept_only_in_its_own_variable() -> None:
+    """callscreen-inbound clears CALLSCREEN_WITHHELD_NUMBER on every call, and on withhold
+    sets it before the channel's number becomes `anonymous`; README and the callscreen.conf
+    header document it."""
+    inbound = _code(_context((CONF / "callscreen.conf").read_text(), "callscreen-inbound"))
+    assert inbound[1].strip() == "same => n,Set(CALLSCREEN_WITHHELD_NUMBER=)"
+    kept = next(i for i, line in enumerate(inbound) if "Set(CALLSCREEN_WITHHELD_NUMBER=$" in line)
+    hidden = next(i for i, line in enumerate(inbound) if "Set(CALLERID(num)=anonymous)" in line)
+    assert "(withhold)" in inbound[kept - 1] and kept < hidden
+    assert "CALLERID(pres)=prohib" in "\n".join(inbound[hidden:])
+    header = (CONF / "callscreen.conf").read_text().split("\n[", 1)[0]
+    assert "CALLSCREEN_WITHHELD_NUMBER" in header
+    assert "`CALLSCREEN_WITHHELD_NUMBER`" in README.read_text()
+    assert "`CALLSCREEN_WITHHELD_NUMBER`" in DIALPLAN_DOC.read_text()
