@@ -167,7 +167,8 @@ def parse_labels(action: Action, text: str | None) -> dict[tuple[Action, str], s
     """An operator's labels for one action, `en=Possible scam,nl=Mogelijk oplichting`.
 
     None (unset) keeps the defaults; an empty text, or `off`, turns the labels off; a language
-    not named keeps its default. Raises ConfigError naming a bad item.
+    not named keeps its default; a language with an empty label (`nl=`) has none, the others
+    keep theirs. Raises ConfigError naming a bad item.
     """
     labels = {key: label for key, label in DEFAULT_LABELS.items() if key[0] is action}
     if text is None:
@@ -177,13 +178,16 @@ def parse_labels(action: Action, text: str | None) -> dict[tuple[Action, str], s
     for item in filter(None, (part.strip() for part in text.split(","))):
         language, sep, label = item.partition("=")
         language, label = language.strip().lower(), label.strip()
-        if (not sep or language not in PROMPT_LANGUAGES or not label
+        if sep and language in PROMPT_LANGUAGES and not label:
+            labels.pop((action, language), None)  # `nl=`: no label in this language
+            continue
+        if (not sep or language not in PROMPT_LANGUAGES
                 or len(label) > MAX_LABEL_CHARS
                 or not all(_LABEL.fullmatch(char) for char in label)):
             raise ConfigError(
                 f"label {item!r}: expected LANGUAGE=LABEL, LANGUAGE one of"
                 f" {', '.join(PROMPT_LANGUAGES)}, LABEL up to {MAX_LABEL_CHARS} letters, digits,"
-                " spaces and .:!?-"
+                " spaces and .:!?- (empty: none in that language)"
             )
         labels[(action, language)] = label
     return labels

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from blocklist.origin import Attestation, read_attestation
 from blocklist.settings import Settings
 
 CONF = Path(__file__).resolve().parent.parent / "asterisk-conf"
@@ -30,3 +31,92 @@ def test_default_language_is_the_same_everywhere() -> None:
     assert service == "en"
     assert dialplan == env == extensions == header == contract == [service]
     assert documented == [service, service]  # the service's table and the dialplan's
+
+
+def _context(text: str, name: str) -> str:
+    """The lines of one [context] of a dialplan file."""
+    found = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    assert found, f"no [{name}]"
+    return found.group(1)
+
+
+def _code(context: str) -> list[str]:
+    """A context's dialplan lines, comments dropped."""
+    return [line for line in context.splitlines()
+            if line.strip() and not line.lstrip().startswith(";")]
+
+
+def test_the_attestation_routine_returns_only_what_the_service_reads() -> None:
+    """Every literal result of callscreen-attestation (and the letters it takes from verstat)
+    is an ATTESTATION the service reads; the verstat values it compares are lower case (it
+    lowers the header first), so a value written in another case could never match."""
+    routine = _context((CONF / "callscreen.conf").read_text(), "callscreen-attestation")
+    literals = re.findall(r"Set\(LOCAL\(result\)=([^$)]+)\)", routine)
+    defaults = re.findall(r"\?\$\{letter\}:([A-Za-z]+)\)", routine)
+    compared = re.findall(r'"\$\{verstat\}" = "([^"]*)"', routine)
+    assert set(literals) == {"failed"} and defaults == ["failed", "B"]
+    assert {read_attestation(value) for value in [*literals, *defaults]} == {
+        Attestation.FAILED, Attestation.B}
+    letters = {value[len("tn-validation-passed-"):] for value in compared
+               if value.startswith("tn-validation-passed-")}
+    assert {read_attestation(letter) for letter in letters} == {
+        Attestation.A, Attestation.B, Attestation.C}
+    assert "${TOUPPER(${verstat:21:1})}" in routine  # 21 = len("tn-validation-passed-")
+    assert compared and all(value == value.lower() for value in compared)
+    assert "${TOLOWER(${PJSIP_HEADER(read,P-Asserted-Identity)})}" in routine
+
+
+def test_the_verstat_default_is_b_everywhere() -> None:
+    """A bare TN-Validation-Passed counts as B (not A, which would let a home number from
+    abroad through): the routine, its header, the sample globals and both docs say so."""
+    conf = (CONF / "callscreen.conf").read_text()
+    routine = _context(conf, "callscreen-attestation")
+    passed = routine[routine.index("(passed)"):]
+    assert re.findall(r"\?\$\{letter\}:([A-Z])\)", passed) == ["B"]
+    assert re.search(r";\s+level\): A, B or C; default B\.", conf)
+    assert re.findall(r"^CALLSCREEN_VERSTAT_PASSED\s*=\s*(\S+)$",
+                      (CONF / "sample" / "extensions.conf").read_text(), re.M) == ["B"]
+    for doc in (README, DIALPLAN_DOC):
+        assert re.findall(r"^\| `CALLSCREEN_VERSTAT_PASSED` \| `([A-Z])` \|", doc.read_text(),
+                          re.M) == ["B"], doc.name
+
+
+def test_trunk_contexts_pass_the_attestation_on() -> None:
+    """The sample has a national and an international trunk context, and every context that
+    gives callscreen-inbound an ORIGIN (sample and test Asterisk) first asks
+    callscreen-attestation and passes what it returned."""
+    sample = (CONF / "sample" / "extensions.conf").read_text()
+    test = (CONF / "test" / "extensions.conf").read_text()
+    origins = re.findall(r"callscreen-inbound,s,1\(\$\{EXTEN\},(national|international),",
+                         sample)
+    assert sorted(origins) == ["international", "national"]
+    for text, names in ((sample, ["from-trunk-national", "from-trunk-international"]),
+                        (test, ["from-trunk", "from-abroad"])):
+        for name in names:
+            lines = _code(_context(text, name))
+            asks = [i for i, line in enumerate(lines)
+                    if "Gosub(callscreen-attestation,s,1)" in line]
+            screens = [i for i, line in enumerate(lines) if "Gosub(callscreen-inbound," in line]
+            assert len(asks) == 1 and len(screens) == 1 and asks[0] < screens[0], name
+            passed = re.search(r"callscreen-inbound,s,1\(\$\{EXTEN\},[a-z]*,(\$\{\w+\})\)\)",
+                               lines[screens[0]])
+            assert passed, name
+            between = "\n".join(lines[asks[0]:screens[0] + 1])
+            assert passed.group(1) == "${GOSUB_RETVAL}" or (
+                f"Set({passed.group(1)[2:-1]}=${{GOSUB_RETVAL}})" in between), name
+
+
+def test_a_withheld_number_is_kept_only_in_its_own_variable() -> None:
+    """callscreen-inbound clears CALLSCREEN_WITHHELD_NUMBER on every call, and on withhold
+    sets it before the channel's number becomes `anonymous`; README and the callscreen.conf
+    header document it."""
+    inbound = _code(_context((CONF / "callscreen.conf").read_text(), "callscreen-inbound"))
+    assert inbound[1].strip() == "same => n,Set(CALLSCREEN_WITHHELD_NUMBER=)"
+    kept = next(i for i, line in enumerate(inbound) if "Set(CALLSCREEN_WITHHELD_NUMBER=$" in line)
+    hidden = next(i for i, line in enumerate(inbound) if "Set(CALLERID(num)=anonymous)" in line)
+    assert "(withhold)" in inbound[kept - 1] and kept < hidden
+    assert "CALLERID(pres)=prohib" in "\n".join(inbound[hidden:])
+    header = (CONF / "callscreen.conf").read_text().split("\n[", 1)[0]
+    assert "CALLSCREEN_WITHHELD_NUMBER" in header
+    assert "`CALLSCREEN_WITHHELD_NUMBER`" in README.read_text()
+    assert "`CALLSCREEN_WITHHELD_NUMBER`" in DIALPLAN_DOC.read_text()

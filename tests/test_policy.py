@@ -16,7 +16,14 @@ from blocklist.entries import (
 )
 from blocklist.errors import ConfigError
 from blocklist.numbers import Reading, Unreadable
-from blocklist.policy import Reason, choose_language, decide, parse_policy
+from blocklist.policy import (
+    Reason,
+    choose_language,
+    decide,
+    label_for,
+    parse_labels,
+    parse_policy,
+)
 
 NUMBER = Reading("+31851234567")
 IN, OUT = Direction.INBOUND, Direction.OUTBOUND
@@ -191,3 +198,15 @@ def test_bad_policy_is_a_config_error(text: str) -> None:
 def test_language_choice(subscriber: str | None, channel: str | None, expected: str) -> None:
     """Subscriber setting, then channel language, then the default; only languages we have."""
     assert choose_language(subscriber, channel, "en") == expected
+
+
+def test_a_label_turned_off_in_one_language_only() -> None:
+    """`nl=` gives the Dutch subscriber no label for that action; English keeps its default,
+    and the empty text still turns every language off."""
+    labels = parse_labels(Action.WITHHOLD, "nl=")
+    assert label_for(Action.WITHHOLD, Direction.INBOUND, "nl", labels) == ""
+    assert label_for(Action.WITHHOLD, Direction.INBOUND, "en", labels) == "Number hidden: abroad"
+    assert parse_labels(Action.WITHHOLD, "en=Hidden: abroad,nl=") == {
+        (Action.WITHHOLD, "en"): "Hidden: abroad"}
+    assert parse_labels(Action.WITHHOLD, "") == {}
+    assert parse_labels(Action.WITHHOLD, "off") == {}

@@ -110,6 +110,8 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("LABEL_WARN", "en=Scam, call 112", "'call 112': expected LANGUAGE=LABEL"),
     ("LABEL_WITHHOLD", "en=${EVIL}", "'en=${EVIL}': expected LANGUAGE=LABEL"),
     ("LABEL_WITHHOLD", "nl=" + "x" * 41, "up to 40 letters"),
+    ("LABEL_WITHHOLD", "de=", "'de=': expected LANGUAGE=LABEL"),
+    ("LABEL_WITHHOLD", "nl", "'nl': expected LANGUAGE=LABEL"),
     ("ROAMING_CHECK_URL", "hlr.example/roaming", "'hlr.example/roaming': expected http://"),
     ("ROAMING_CHECK_URL", "ftp://hlr.example/{e164}", "expected http:// or https://"),
     ("TRUSTED_PROXIES", "proxy.example", "'proxy.example' is not an IP address or network"),
@@ -152,14 +154,28 @@ def test_an_origin_preset_with_overrides() -> None:
     ("", "", ""),
     ("off", "", ""),
     ("nl=Pas op: oplichting?", "Possible scam", "Pas op: oplichting?"),
+    ("en=Scam?,nl=", "Scam?", ""),
+    ("nl=", "Possible scam", ""),
+    (" nl = , en = ", "", ""),
 ])
 def test_warn_labels(raw: str | None, warn_en: str, warn_nl: str) -> None:
-    """Unset keeps the default labels, empty or off turns them off, a language overrides."""
+    """Unset keeps the default labels, empty or off turns them off, a language overrides, an
+    empty label turns that language's off and leaves the others."""
     environ = {} if raw is None else {"CALLSCREEN_LABEL_WARN": raw}
     labels = Settings.from_env(environ).labels
     assert labels.get((Action.WARN, "en"), "") == warn_en
     assert labels.get((Action.WARN, "nl"), "") == warn_nl
     assert labels[(Action.WITHHOLD, "nl")] == "Nummer verborgen: buitenland"
+
+
+def test_a_withhold_label_off_in_one_language() -> None:
+    """CALLSCREEN_LABEL_WITHHOLD=en=...,nl= : the Dutch withheld call has no label (the
+    dialplan then restricts presentation), the English one keeps its own; warn is untouched."""
+    labels = Settings.from_env({"CALLSCREEN_LABEL_WITHHOLD": "en=Number hidden: abroad,nl="}
+                               ).labels
+    assert (Action.WITHHOLD, "nl") not in labels
+    assert labels[(Action.WITHHOLD, "en")] == "Number hidden: abroad"
+    assert labels[(Action.WARN, "nl")] == "Mogelijk oplichting"
 
 
 def test_a_bad_redis_url_is_refused_without_its_password() -> None:

@@ -81,20 +81,22 @@ class Calls:
     sipp: Sipp
     path: str  # "fastagi" or "script": which AGI the dialplan uses
 
-    def inbound(self, caller: str, subscriber: str, expect_answer: bool = True) -> Outcome:
+    def inbound(self, caller: str, subscriber: str, expect_answer: bool = True,
+                pai: str | None = None) -> Outcome:
         """The network (trunk) calls `subscriber` from `caller` (the From user, as written:
-        URI escapes such as `%0A` included)."""
+        URI escapes such as `%0A` included); with `pai`, the INVITE carries that
+        P-Asserted-Identity."""
         ports = self.asterisk.ports
         return self._call(f"in-{self.path}", caller, subscriber, ports.trunk, ports.subscriber,
-                          expect_answer)
+                          expect_answer, *_with_pai(pai))
 
-    def inbound_abroad(self, caller: str, subscriber: str, expect_answer: bool = True
-                       ) -> Outcome:
+    def inbound_abroad(self, caller: str, subscriber: str, expect_answer: bool = True,
+                       pai: str | None = None) -> Outcome:
         """The international trunk calls `subscriber` from `caller`: the test dialplan passes
         ORIGIN=international."""
         ports = self.asterisk.ports
         return self._call(f"abroad-{self.path}", caller, subscriber, ports.abroad,
-                          ports.subscriber, expect_answer)
+                          ports.subscriber, expect_answer, *_with_pai(pai))
 
     def outbound(self, subscriber: str, dialled: str, expect_answer: bool = True,
                  press_1_after_s: float | None = None) -> Outcome:
@@ -132,6 +134,11 @@ class Calls:
                           agi_environments(log))
         print(f"\n    [{self.path}] {caller} -> {dialled}: {outcome.brief()}", end="")
         return outcome
+
+
+def _with_pai(pai: str | None) -> tuple[str, list[str]]:
+    """The caller scenario and its SIPp arguments for an INVITE with(out) P-Asserted-Identity."""
+    return ("caller.xml", []) if pai is None else ("caller-pai.xml", ["-set", "pai", pai])
 
 
 _AGI_TX = re.compile(r"AGI Tx >> (.*)$")

@@ -23,6 +23,7 @@ EMERGENCY_BLOCK = "31112"  # international digits of a block that covers 112 dia
 SUBSCRIBER = "+31301234567"  # standard mode, English prompts
 STRICT = "+31301234568"  # strict mode, Dutch prompts
 OFF = "+31301234569"  # opted out of screening
+DUTCH = "+31301234570"  # standard mode, Dutch prompts and labels (no withhold label: services.py)
 
 
 def seed(redis: Redis) -> None:
@@ -44,3 +45,4 @@ def seed(redis: Redis) -> None:
     callscreen(redis, "subscriber", "set", SUBSCRIBER, "--mode", "standard", "--language", "en")
     callscreen(redis, "subscriber", "set", STRICT, "--mode", "strict", "--language", "nl")
     callscreen(redis, "subscriber", "set", OFF, "--mode", "off")
+    callscreen(redis, "subscriber", "set", DUTCH, "--mode", "standard", "--language", "nl")

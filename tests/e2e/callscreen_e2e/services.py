@@ -135,6 +135,9 @@ def callscreen_env(redis: Redis, **extra: str) -> dict[str, str]:
         "CALLSCREEN_ORIGIN_PRESET": "DE",
         "CALLSCREEN_ORIGIN_POLICY": "fixed=block",
         "CALLSCREEN_ROAMING_CHECK_URL": f"http://127.0.0.1:{ROAMING_PORT}/roaming/{{e164}}",
+        # Dutch subscribers get no withhold label: their withheld calls arrive anonymous
+        # (restricted presentation); English ones show "Number hidden: abroad".
+        "CALLSCREEN_LABEL_WITHHOLD": "en=Number hidden: abroad,nl=",
         **extra,
     }
 
