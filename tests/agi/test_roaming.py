@@ -79,11 +79,12 @@ def ask(port: int, callerid: str, origin: str = "international") -> dict[str, st
 
 
 def test_a_roaming_mobile_from_abroad_connects(server, endpoint: Endpoint) -> None:
-    """The endpoint says roaming: the call is allowed, with its number."""
+    """The endpoint says roaming: the call is allowed, with its number, and says why."""
     verified = {"origin": "international", "reason": "roaming-verified"}
     before = metric(server[1], "callscreen_origin_calls_total", **verified)
     answer = ask(server[0], ROAMER)
     assert (answer["SCREEN_ACTION"], answer["SCREEN_NUMBER"]) == ("allow", ROAMER)
+    assert answer["SCREEN_REASON"] == "roaming-verified"
     assert ROAMER in endpoint.asked
     assert metric(server[1], "callscreen_origin_calls_total", **verified) - before == 1
 

@@ -73,7 +73,7 @@ def test_a_roaming_mobile_connects_with_its_number(calls: Calls) -> None:
     o = calls.inbound_abroad(ROAMER, SUBSCRIBER)
     connected(o)
     if calls.path == "fastagi":
-        screened(o, "allow", reason="not-listed")
+        screened(o, "allow", reason="roaming-verified")
         assert o.callee_caller_id == ROAMER, f"{o}"
     else:
         screened(o, "withhold", reason="roaming-unverified")
@@ -90,7 +90,7 @@ def test_a_hanging_roaming_endpoint_still_connects(calls: Calls) -> None:
 
 def test_a_registered_number_from_abroad_connects(calls: Calls, redis: Redis) -> None:
     """A number registered for use from abroad connects from the international trunk,
-    showing its number."""
+    showing its number, and the channel says why (registered-abroad)."""
     number = "+31612345609"
     callscreen(redis, "registered", "add", number, "--reason", "contact centre abroad")
     try:
@@ -98,5 +98,5 @@ def test_a_registered_number_from_abroad_connects(calls: Calls, redis: Redis) ->
     finally:
         callscreen(redis, "registered", "remove", number)
     connected(o)
-    screened(o, "allow", reason="not-listed")
+    screened(o, "allow", reason="registered-abroad")
     assert o.callee_caller_id == number, f"{o}"
