@@ -41,7 +41,9 @@ def run_script(args: tuple[str, ...], redis_url: str, *, callerid: str = "+15551
     conv = converse(proc.stdout.readline, write, opening, **kwargs)
     proc.stdin.close()
     assert proc.wait(timeout=10) == 0, proc.stderr.read().decode() if proc.stderr else ""
-    proc.stderr.close() if proc.stderr else None
+    if proc.stderr:
+        conv.log = proc.stderr.read().decode()
+        proc.stderr.close()
     proc.stdout.close()
     return conv
 
