@@ -23,6 +23,7 @@ from __future__ import annotations
 import _signal
 import os
 import sys
+import time
 
 from agi.call import BadRequestError, mset_line, request_from, set_variable_lines
 from agi.protocol import (
@@ -75,9 +76,10 @@ def roaming_check(settings: Settings) -> Callable[[str, float], Roaming] | None:
         return None
 
     def check(e164: str, timeout_s: float) -> Roaming:
+        deadline = time.monotonic() + timeout_s  # the import below is within the budget too
         from agi.roaming_blocking import ask_roaming  # only for a call that needs it
 
-        answer = ask_roaming(url, e164, timeout_s, settings.roaming_check_ca)
+        answer = ask_roaming(url, e164, deadline - time.monotonic(), settings.roaming_check_ca)
         if answer.outcome in ("timeout", "error"):
             _log(f"roaming check for {number_for_log(e164, settings.log_numbers)}:"
                  f" {answer.outcome} ({answer.detail}); roaming-unverified")
