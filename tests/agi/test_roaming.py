@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +23,7 @@ from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi, metric
-from tests.agi.test_script import run_script
+from tests.agi.test_script import CHECKOUT, run_script
 
 ROAMER, AT_HOME, HANGS, BROKEN = "+31612345601", "+31612345602", "+31612345603", "+31612345604"
 
@@ -232,6 +234,49 @@ def test_the_script_asks_only_when_it_matters(redis_url: str, endpoint: Endpoint
     """Only a mobile home number from abroad is checked by the script too."""
     script_ask(redis_url, endpoint.url, callerid, origin)
     assert callerid not in endpoint.asked
+
+
+MODULES_AFTER_A_CALL = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from agi.protocol import EnvironmentReader
+from agi.script import screen
+from blocklist.settings import Settings
+reader = EnvironmentReader()
+for line in ("agi_request: callscreen-agi", "agi_callerid: " + sys.argv[2],
+             "agi_extension: 0201234567", ""):
+    reader.feed(line)
+decision = screen(Settings.from_env(os.environ), reader.environment,
+                  ["inbound", "", "", "international"])
+print(decision.reason)
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def modules_after_a_call(redis_url: str, url: str, callerid: str) -> tuple[str, set[str]]:
+    """The reason, and the modules loaded, after the script decided one call from abroad."""
+    env = {"PATH": os.environ.get("PATH", ""), "CALLSCREEN_REDIS_URL": redis_url,
+           "CALLSCREEN_REGION": "NL", "CALLSCREEN_ORIGIN_PRESET": "BE",
+           "CALLSCREEN_ROAMING_CHECK_URL": url, "CALLSCREEN_LOOKUP_TIMEOUT_MS": "300"}
+    done = subprocess.run([sys.executable, "-I", "-c", MODULES_AFTER_A_CALL, CHECKOUT, callerid],
+                          capture_output=True, text=True, env=env, timeout=30, check=True)
+    reason, modules = done.stdout.splitlines()
+    return reason, set(modules.split())
+
+
+def test_a_call_that_needs_no_check_loads_nothing_for_it(redis_url: str,
+                                                         endpoint: Endpoint) -> None:
+    """With the endpoint configured, a fixed number from abroad loads no roaming client, no
+    json and no ssl (the per-call script's start-up); a mobile loads the client, and over
+    http no ssl."""
+    heavy = {"agi.roaming_blocking", "agi.roaming_http", "json", "ssl", "asyncio"}
+    reason, fixed = modules_after_a_call(redis_url, endpoint.url, "+31201234569")
+    assert reason == "national-cli-from-abroad"
+    assert not fixed & heavy, sorted(fixed & heavy)
+    reason, mobile = modules_after_a_call(redis_url, endpoint.url, ROAMER)
+    assert reason == "roaming-verified"
+    assert {"agi.roaming_blocking", "agi.roaming_http"} <= mobile
+    assert not mobile & {"ssl", "asyncio"}
 
 
 # -- the blocking client itself -----------------------------------------------------------------
