@@ -207,7 +207,8 @@ class CallHandler:
         self.activity.record(direction, decision)  # a dict increment; flushed elsewhere
         if screening.origin is not None or screening.attestation is not None:
             # The origin's own reason when it spoke (roaming-verified, registered-abroad...),
-            # though an allow of its own leaves the blocklist's reason on the channel.
+            # even where the blocklist's reason stayed on the channel (a listing, an
+            # allowlisting).
             said = decision.origin
             metrics.ORIGIN_CALLS.labels(
                 screening.origin or "unknown", decision.action,

@@ -1,60 +1,62 @@
-"""The roaming check: is the owner of a mobile home number that calls from abroad roaming?
+"""The roaming check of the FastAGI server: is the owner of a mobile home number that calls
+from abroad roaming?
 
 The operator knows it from its HLR/HSS; callscreen asks an HTTP endpoint the operator provides,
 `CALLSCREEN_ROAMING_CHECK_URL` (`https://hlr.example/roaming/{e164}`): a GET whose JSON body
-says `{"roaming": true}` or `{"roaming": false}`. Only the FastAGI server asks, and only for
-a mobile home number arriving from abroad whose policy is not allow
-(`blocklist.origin.needs_roaming_check`), concurrently with the store's round trip.
+says `{"roaming": true}` or `{"roaming": false}` (the bytes: `agi.roaming_http`). Both call
+paths ask, only for a mobile home number arriving from abroad whose policy is not allow
+(`blocklist.origin.needs_roaming_check`): the FastAGI server here, concurrently with the
+store's round trip; the per-call script through `agi.roaming_blocking`, after it.
 
 Hazards said plainly:
 
 - The answer comes within the call's budget (`CALLSCREEN_LOOKUP_TIMEOUT_MS`) or not at all:
-  no answer in time, an HTTP error, a body we can't read or a refused connection all mean
-  `Roaming.UNVERIFIED`, and the call is decided at once without it (the mobile policy
-  applies, reason `roaming-unverified`). `check` never raises and its future always resolves
-  by the deadline.
+  no answer in time, an HTTP error, a body we can't read, a refused connection or a failed
+  TLS handshake all mean `Roaming.UNVERIFIED`, and the call is decided at once without it
+  (the mobile policy applies, reason `roaming-unverified`). `check` never raises and its
+  future always resolves by the deadline.
+- Over https the endpoint's certificate is verified, host name included, against
+  `CALLSCREEN_ROAMING_CHECK_CA` (a PEM bundle, for an operator's internal CA) or else the
+  system's trust store.
 - Answers (`true` or `false`) are cached for `CACHE_S`, failures not at all.
-- Plain asyncio streams and HTTP/1.0 (no chunked replies, the connection closes after the
-  answer): the endpoint is the operator's own, in its core network, and a client library
-  would cost the call path an import it does not otherwise need.
+- Plain asyncio streams and HTTP/1.0: the endpoint is the operator's own, in its core network,
+  and a client library would cost the call path an import it does not otherwise need.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import ssl
 import time
-from urllib.parse import quote, urlsplit
 
+from agi.roaming_http import MAX_REPLY_BYTES, read_reply, request_bytes, roaming_endpoint
 from blocklist import metrics
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
 
 CACHE_S = 30.0
 CACHE_SIZE = 10_000
-MAX_REPLY_BYTES = 16 * 1024
 
 
-def _template(url: str) -> tuple[str, int, bool, str]:
-    """(host, port, tls, path with `{e164}`) from the configured URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"roaming check URL {url!r}: expected http:// or https://HOST/...")
-    path = parts.path or "/"
-    if "{e164}" not in path:
-        path = path.rstrip("/") + "/{e164}"
-    if parts.query:
-        path += "?" + parts.query
-    tls = parts.scheme == "https"
-    return parts.hostname, parts.port or (443 if tls else 80), tls, path
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """A client context that verifies the endpoint's certificate and host name, against
+    `ca_file` (PEM) or, without it, the system's trust store. Raises ssl.SSLError or OSError
+    for a CA file it can't load."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 class RoamingCheck:
     """Asks the roaming endpoint, within a time budget, with a short cache."""
 
-    def __init__(self, url: str, timeout_s: float) -> None:
-        self.host, self.port, self.tls, self.path = _template(url)
+    def __init__(self, url: str, timeout_s: float, ca_file: str | None = None) -> None:
+        """Raises ConfigError for a bad URL, or a CA file OpenSSL can't load (Settings.from_env
+        has checked it is a readable PEM file)."""
+        self.endpoint = roaming_endpoint(url)
         self.timeout_s = timeout_s
+        try:
+            self.tls = tls_context(ca_file) if self.endpoint.tls else None
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_CA={ca_file!r}: {exc}") from None
         self._cache: dict[str, tuple[Roaming, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -84,7 +86,7 @@ class RoamingCheck:
             self._cache[e164] = (answer, time.monotonic() + CACHE_S)
         except TimeoutError:
             outcome = "timeout"
-        except (OSError, ValueError, asyncio.IncompleteReadError):
+        except Exception:  # refused, reset, TLS, a bad reply...: no answer, never a raise
             outcome = "error"
         finally:
             metrics.ROAMING_CHECKS.labels(outcome).inc()
@@ -93,15 +95,13 @@ class RoamingCheck:
                 future.set_result(answer)
 
     async def _ask(self, e164: str) -> Roaming:
+        endpoint = self.endpoint
         reader, writer = await asyncio.open_connection(
-            self.host, self.port, ssl=True if self.tls else None
+            endpoint.host, endpoint.port, ssl=self.tls,
+            server_hostname=endpoint.host if self.tls else None,
         )
         try:
-            path = self.path.replace("{e164}", quote(e164, safe="+"))
-            writer.write(
-                f"GET {path} HTTP/1.0\r\nHost: {self.host}\r\nAccept: application/json\r\n"
-                "User-Agent: callscreen\r\n\r\n".encode("ascii")
-            )
+            writer.write(request_bytes(endpoint, e164))
             reply = await reader.read(MAX_REPLY_BYTES)
             while len(reply) < MAX_REPLY_BYTES:
                 more = await reader.read(MAX_REPLY_BYTES - len(reply))
@@ -109,19 +109,7 @@ class RoamingCheck:
                     break
                 reply += more
         finally:
-            writer.close()
+            # Not close(): over TLS that waits for the peer's close_notify, which an endpoint
+            # that hangs never sends; the reply is read (or given up on), nothing is owed.
+            writer.transport.abort()
         return read_reply(reply)
-
-
-def read_reply(reply: bytes) -> Roaming:
-    """The answer in an HTTP reply. Raises ValueError for anything but a 200 whose JSON body
-    has a boolean `roaming`."""
-    head, sep, body = reply.partition(b"\r\n\r\n")
-    status = head.split(b"\r\n", 1)[0].split()
-    if not sep or len(status) < 2 or status[1] != b"200":
-        raise ValueError(f"roaming check answered {head[:80]!r}")
-    said = json.loads(body)
-    roaming = said.get("roaming") if isinstance(said, dict) else None
-    if not isinstance(roaming, bool):
-        raise ValueError(f"roaming check body {body[:80]!r} has no boolean roaming")
-    return Roaming.VERIFIED if roaming else Roaming.NOT_ROAMING

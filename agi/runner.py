@@ -66,7 +66,8 @@ async def serve_async(
     from agi.roaming import RoamingCheck
 
     roaming = (
-        RoamingCheck(settings.roaming_check_url, settings.lookup_timeout_s)
+        RoamingCheck(settings.roaming_check_url, settings.lookup_timeout_s,
+                     settings.roaming_check_ca)
         if settings.roaming_check_url else None
     )
     handler = CallHandler(Screener(settings, script_sha=script_sha()), store, activity.counter,

@@ -8,6 +8,12 @@ short-lived connection. It fails open: if Redis does not answer within
 `CALLSCREEN_LOOKUP_TIMEOUT_MS`, or anything else goes wrong, the call is allowed with
 `SCREEN_STATUS=degraded`, and a line on stderr (Asterisk's log) says why. SIGHUP (the caller
 hung up) is ignored so the variables still reach the `h` extension.
+
+Origin screening: for a mobile home number from abroad (and only then), with
+`CALLSCREEN_ROAMING_CHECK_URL` set, it asks the roaming endpoint after the store, within what
+is left of the same budget (`agi.roaming_blocking`, imported for that call only); no answer in
+time or an error leaves the number `roaming-unverified`, a line on stderr says why, and the
+call is decided at once.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import _signal
 import os
 import sys
+import time
 
 from agi.call import BadRequestError, mset_line, request_from, set_variable_lines
 from agi.protocol import (
@@ -34,7 +41,10 @@ from blocklist.store.reads import FailoverConnection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import BinaryIO
+
+    from blocklist.origin import Roaming
 
 
 def _readline(stream: BinaryIO) -> str:
@@ -58,6 +68,26 @@ def read_environment(stdin: BinaryIO) -> Environment:
     return reader.environment
 
 
+def roaming_check(settings: Settings) -> Callable[[str, float], Roaming] | None:
+    """The roaming check `Screener.screen` asks, when an endpoint is configured: it logs a
+    check that got no answer (timeout, error) and never raises."""
+    url = settings.roaming_check_url
+    if url is None:
+        return None
+
+    def check(e164: str, timeout_s: float) -> Roaming:
+        deadline = time.monotonic() + timeout_s  # the import below is within the budget too
+        from agi.roaming_blocking import ask_roaming  # only for a call that needs it
+
+        answer = ask_roaming(url, e164, deadline - time.monotonic(), settings.roaming_check_ca)
+        if answer.outcome in ("timeout", "error"):
+            _log(f"roaming check for {number_for_log(e164, settings.log_numbers)}:"
+                 f" {answer.outcome} ({answer.detail}); roaming-unverified")
+        return answer.roaming
+
+    return check
+
+
 def screen(settings: Settings, environment: Environment, args: list[str]) -> Decision:
     """Decide the call. Never raises for a store failure: it fails open."""
     try:
@@ -73,6 +103,7 @@ def screen(settings: Settings, environment: Environment, args: list[str]) -> Dec
         connection, request.direction, request.number, request.subscriber, request.language,
         origin=request.origin, attestation=request.attestation,
         fail_open=lambda error: _log(f"{error}; allowing the call (degraded)"),
+        roaming=roaming_check(settings),
     )
     if decision.action.value != "allow":
         _log(

@@ -227,7 +227,8 @@ class OriginOut(Out):
     rule: str
     number_type: str | None = Field(description="fixed, mobile, nongeo or protected, for a"
                                     " home number")
-    decided: bool = Field(description="true when origin screening's action was the stronger")
+    decided: bool = Field(description="true when origin screening decided the call: its action"
+                          " was the stronger, or its exception named a call no list mentions")
     blocklist: DecisionOut = Field(description="the blocklist's own decision")
 
 

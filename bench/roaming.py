@@ -12,9 +12,13 @@ preset) against a throwaway Redis and a local HTTP endpoint, and times whole AGI
 - cached: the same mobile again and again (the 30 s cache answers);
 - hanging: a mobile whose endpoint never answers: the call waits for the budget, no longer.
 
-It prints the median and p95 of each, and the added latency over the baseline.
+It prints the median and p95 of each, and the added latency over the baseline. Then the same
+for the per-call script (after the store's round trip, with what is left of the budget; no
+cache, a process per call): the real `callscreen-agi`, installed into a throwaway venv and run
+as Asterisk runs it, as bench/agi_script.py does (baseline, answering, hanging). It ends with
+one line per path: what an answering check adds and what a hanging one costs, medians.
 
-    python bench/roaming.py [--calls 300] [--budget-ms 50]
+    python bench/roaming.py [--calls 300] [--script-calls 100] [--budget-ms 50]
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+from agi_script import OPENING, install
 from common import ROOT, percentile, throwaway_redis
 
 from blocklist.redis_server import free_port
@@ -87,9 +94,71 @@ def measure(port: int, numbers: list[str]) -> tuple[list[float], set[str]]:
     return sorted(times), reasons
 
 
+# The per-call script's opening: bench/agi_script.py's, from the international trunk.
+SCRIPT_OPENING = OPENING.replace(
+    "agi_arg_1: inbound\n\n",
+    "agi_arg_1: inbound\nagi_arg_2: \nagi_arg_3: \nagi_arg_4: international\n\n")
+
+
+def script_call(script: Path, env: dict[str, str], callerid: str) -> tuple[float, str]:
+    """One call through `callscreen-agi`, spawn to exit; (seconds, SCREEN_REASON)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(script), "inbound", "", "", "international"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env)
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(SCRIPT_OPENING.format(cid=callerid).encode())
+    proc.stdin.flush()
+    answer = b""
+    while line := proc.stdout.readline():  # answer every command until the script exits
+        answer += line
+        proc.stdin.write(b"200 result=0\n")
+        proc.stdin.flush()
+    proc.stdin.close()
+    proc.stdout.close()
+    if proc.wait() != 0:
+        raise SystemExit(f"callscreen-agi exited with {proc.returncode}")
+    elapsed = time.perf_counter() - started
+    text = answer.decode()
+    reason = text.split("SCREEN_REASON=", 1)[1].split(",", 1)[0] if "REASON=" in text else "?"
+    return elapsed, reason
+
+
+def table(runs: dict[str, list[str]], ask) -> dict[str, float]:
+    """Print one line per case (median, p95, added over the first case); the medians, ms.
+    The cases' calls are interleaved (one of each in turn, while a case has calls left), so
+    that the machine's drift hits every case alike."""
+    print(f"{'case':28} {'calls':>6} {'median':>8} {'p95':>8} {'added':>8}  reasons")
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    reasons: dict[str, set[str]] = {name: set() for name in runs}
+    for turn in range(max(len(numbers) for numbers in runs.values())):
+        for name, numbers in runs.items():
+            if turn < len(numbers):
+                elapsed, reason = ask(numbers[turn])
+                times[name].append(elapsed)
+                reasons[name].add(reason)
+    medians: dict[str, float] = {}
+    base = 0.0
+    for name in runs:
+        taken = sorted(times[name])
+        median = medians[name] = percentile(taken, 0.5) * 1000
+        base = base or median
+        print(f"{name:28} {len(taken):6d} {median:8.2f}"
+              f" {percentile(taken, 0.95) * 1000:8.2f} {median - base:8.2f}"
+              f"  {','.join(sorted(reasons[name]))}")
+    return medians
+
+
+def summary(path: str, medians: dict[str, float], budget_ms: int) -> str:
+    base, answering, hanging = medians.values()
+    return (f"{path}: answering roaming check adds {answering - base:.1f} ms median,"
+            f" hanging costs {hanging - base:.1f} ms (budget {budget_ms} ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--script-calls", type=int, default=100)
     parser.add_argument("--budget-ms", type=int, default=50)
     args = parser.parse_args()
 
@@ -126,15 +195,26 @@ def main() -> None:
                 "hanging endpoint": [HANGING] * max(20, n // 10),
             }
             print(f"budget {args.budget_ms} ms, one call at a time, times in ms\n")
-            print(f"{'case':28} {'calls':>6} {'median':>8} {'p95':>8} {'added':>8}  reasons")
-            base = 0.0
-            for name, numbers in runs.items():
-                times, reasons = measure(port, numbers)
-                median = percentile(times, 0.5) * 1000
-                base = base or median
-                print(f"{name:28} {len(times):6d} {median:8.2f}"
-                      f" {percentile(times, 0.95) * 1000:8.2f} {median - base:8.2f}"
-                      f"  {','.join(sorted(reasons))}")
+            print("FastAGI server (one worker)")
+            fastagi = table(runs, lambda number: call(port, number))
+            del fastagi["cached (one mobile)"]
+
+            print("\nper-call script (callscreen-agi, a process per call; no cache)")
+            with tempfile.TemporaryDirectory() as tmp:
+                script = install(Path(tmp) / "venv")
+                script_env = {key: env[key] for key in env if key.startswith("CALLSCREEN_")}
+                script_env["PATH"] = os.environ.get("PATH", "")
+                m = args.script_calls
+                for i in range(10):  # warm the page cache
+                    script_call(script, script_env, f"+3120{i:07d}")
+                scripted = table({
+                    "baseline (fixed, no check)": [f"+3120{i:07d}" for i in range(m)],
+                    "answering (fresh mobiles)": [f"+316{i + 20_000_000:08d}" for i in range(m)],
+                    "hanging endpoint": [HANGING] * max(20, m // 5),
+                }, lambda number: script_call(script, script_env, number))
+            print()
+            print(summary("FastAGI", fastagi, args.budget_ms))
+            print(summary("per-call script", scripted, args.budget_ms))
         finally:
             Handler.release.set()
             server.terminate()

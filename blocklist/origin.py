@@ -5,8 +5,9 @@ is almost always spoofed, unless its owner is a mobile subscriber roaming abroad
 enterprise that registered its numbers for use from abroad. This module decides such calls;
 it is pure (no I/O): the dialplan says the origin, the store says whether the number is
 registered, the roaming check says whether the subscriber roams, and `decide_origin` turns
-those facts into an `OriginDecision`. `blocklist.policy.combine` then sets it beside the
-blocklist's decision: the stronger action wins (block > withhold > warn > allow).
+those facts into an `OriginDecision`. `combine` then sets it beside the blocklist's decision:
+the stronger action wins (block > withhold > warn > allow); an exception's allow gives a call
+no list mentions its reason (`registered-abroad`, `roaming-verified`).
 
 Rules, in order (docs/decisions.md, "Origin"), for an INBOUND call only:
 
@@ -38,7 +39,7 @@ from blocklist import _numbering_data as data
 from blocklist.entries import Action, Direction
 from blocklist.errors import ConfigError
 from blocklist.numbers import Reading, digits, split_country_code
-from blocklist.policy import ACTION_RANK, Decision, OriginReason, prompt_for
+from blocklist.policy import ACTION_RANK, Decision, OriginReason, Reason, prompt_for
 from blocklist.values import replace, value
 
 
@@ -346,17 +347,29 @@ def _from_abroad(
     return OriginDecision(action, OriginReason.NATIONAL_CLI_FROM_ABROAD, rule, kind)
 
 
+# The origin's allows that are exceptions (a genuine caller from abroad): on a tie with the
+# blocklist's plain allow they give the call its reason, so the channel says why it connected.
+ALLOWED_EXCEPTIONS = frozenset({OriginReason.REGISTERED_ABROAD, OriginReason.ROAMING_VERIFIED})
+
+
 def combine(
     blocklist: Decision, origin: OriginDecision | None, language: str = "en"
 ) -> Decision:
     """The call's decision: the blocklist's, or the origin's when its action is stronger
-    (block > withhold > warn > allow; on a tie the blocklist's, so an allow by an exception
-    never hides a listing). Either way the result carries both (`origin`, and `overridden`
-    for the blocklist's decision the origin beat), so an explanation can name them.
+    (block > withhold > warn > allow). On a tie the blocklist's stands (so an allow by an
+    exception never hides an allowlisting, a protected number or a listing), except when the
+    blocklist only said `not-listed` and the origin allowed an exception: then the call's
+    reason and rule are the origin's (`registered-abroad`, `roaming-verified`). Either way
+    the result carries both (`origin`, and `overridden` for the blocklist's decision when the
+    origin's decided), so an explanation can name them.
     """
     if origin is None:
         return blocklist
     if ACTION_RANK[origin.action] <= ACTION_RANK[blocklist.action]:
+        if (origin.reason in ALLOWED_EXCEPTIONS and blocklist.action is Action.ALLOW
+                and blocklist.reason is Reason.NOT_LISTED):
+            return replace(blocklist, reason=origin.reason, rule=origin.rule, origin=origin,
+                           overridden=blocklist)
         return replace(blocklist, origin=origin)
     return Decision(
         origin.action, origin.reason, origin.rule, e164=blocklist.e164,

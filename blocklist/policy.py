@@ -110,7 +110,8 @@ class Decision:
     listing that decided, if any; `shadow` lists shadow matches that changed nothing.
     `degraded` is true when the store could not be asked (the call is allowed: fail open).
     `origin` is what origin screening said (`blocklist.origin`), if it spoke; `overridden` is
-    the blocklist's own decision when the origin's was stronger and decided the call.
+    the blocklist's own decision when the origin's decided the call (a stronger action, or an
+    exception's allow of a number no list mentions: `registered-abroad`, `roaming-verified`).
     """
 
     action: Action

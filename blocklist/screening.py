@@ -3,9 +3,11 @@
 A `Screener` splits a screening in two pure steps around the one store round trip: `prepare`
 reads the numbers and says which commands to send (one pipeline); `conclude` turns the replies
 into a `Decision`. `Screener.screen` does the whole screening (prepare, the round trip over a
-blocking connection, conclude), with the fail-open contract in its docstring: the per-call
-script, `callscreen check` and the admin API's `/v1/numbers` all decide through it, so they
-decide alike. The FastAGI server drives `prepare` and `conclude` around its own asyncio client.
+blocking connection, the roaming check when one is given and it matters, conclude), with the
+fail-open contract in its docstring: the per-call script, `callscreen check` and the admin
+API's `/v1/numbers` all decide through it, so they decide alike (only the per-call script
+gives a roaming check: an explanation never depends on an HLR). The FastAGI server drives
+`prepare` and `conclude` around its own asyncio clients.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from blocklist.origin import (
     combine,
     decide_origin,
     needs_registration_check,
+    needs_roaming_check,
 )
 from blocklist.policy import Decision, Reason, choose_language, decide, label_for
 from blocklist.settings import Settings
@@ -104,13 +107,29 @@ class Screener:
         check's answer): the blocklist's and the origin's, the stronger winning
         (`blocklist.origin.combine`), with the label the phone shows. Raises ValueError on
         replies it can't read."""
-        lookup = Lookup()
-        if screening.commands:
-            assert screening.reading.e164 is not None
-            lookup = read_screening(
-                digits(screening.reading.e164), replies[0],
-                day_number(today) if today else int(time.time() // 86400),  # UTC days
-            )
+        return self._decide(screening, self._lookup(screening, replies, today), roaming)
+
+    def _lookup(self, screening: Screening, replies: Sequence[object],
+                today: dt.date | None = None) -> Lookup:
+        if not screening.commands:
+            return Lookup()
+        assert screening.reading.e164 is not None
+        return read_screening(
+            digits(screening.reading.e164), replies[0],
+            day_number(today) if today else int(time.time() // 86400),  # UTC days
+        )
+
+    def _roaming_matters(self, screening: Screening, lookup: Lookup) -> bool:
+        """True when a roaming answer could change the call: a mobile home number from
+        abroad (`needs_roaming_check`) that is neither registered nor attested `A`."""
+        return (
+            screening.direction is Direction.INBOUND and screening.reading.e164 is not None
+            and not lookup.registered_abroad and screening.attestation is not Attestation.A
+            and needs_roaming_check(screening.reading, screening.origin,
+                                    self.settings.home_countries, self.settings.origin_policy)
+        )
+
+    def _decide(self, screening: Screening, lookup: Lookup, roaming: Roaming) -> Decision:
         language = choose_language(
             lookup.subscriber.language, screening.channel_language,
             self.settings.default_language,
@@ -143,9 +162,16 @@ class Screener:
         origin: Origin | None = None,
         attestation: Attestation | None = None,
         fail_open: Callable[[StoreError], None] | None = None,
+        roaming: Callable[[str, float], Roaming] | None = None,
     ) -> Decision:
         """Screen one call: `prepare`, one pipeline on `connection` (only if the store is
         needed: an unreadable or protected number is decided without it), `conclude`.
+
+        `roaming(e164, timeout_s)` (the per-call script's roaming check) is asked after the
+        store, only when its answer could change the call (a mobile home number from abroad,
+        not registered, not attested `A`), with what is left of the settings'
+        `lookup_timeout_s` since the round trip began: it must answer within that, and never
+        raise (`Roaming.UNVERIFIED` for no answer). Without it, mobiles stay unverified.
 
         The fail-open contract: with `fail_open` (the call path), a store that fails, or
         does not answer within the connection's time budget, never raises and never blocks
@@ -160,6 +186,7 @@ class Screener:
             direction, number, subscriber, channel_language, origin, attestation
         )
         replies: list[object] = []
+        started = time.monotonic()
         if screening.commands:
             try:
                 replies = connection.run(screening.commands)
@@ -172,4 +199,10 @@ class Screener:
                     else Reason.STORE_UNAVAILABLE
                 )
                 return Decision.degraded_allow(reason, screening.reading.e164)
-        return self.conclude(screening, replies)
+        lookup = self._lookup(screening, replies)
+        answer = Roaming.UNVERIFIED
+        if roaming is not None and self._roaming_matters(screening, lookup):
+            assert screening.reading.e164 is not None
+            left = started + self.settings.lookup_timeout_s - time.monotonic()
+            answer = roaming(screening.reading.e164, left)
+        return self._decide(screening, lookup, answer)

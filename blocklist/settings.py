@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
+# CALLSCREEN_ROAMING_CHECK_URL: http(s)://, optional user info, a host name or [IPv6], an
+# optional port, then path, query or nothing.
+ROAMING_URL = re.compile(
+    r"(?i)https?://(?:[^/?#@\s]*@)?(?:\[[0-9a-f:.]+\]|[^/?#@:\[\]\s]+)(?::(?P<port>\d{1,5}))?"
+    r"(?:[/?#]\S*)?"
+)
 
 DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
     # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
@@ -250,6 +256,9 @@ class Settings:
     labels: Mapping[tuple[Action, str], str] = DEFAULT_LABELS
     # The operator's roaming endpoint (`GET .../{e164}` -> {"roaming": true}); None: no check.
     roaming_check_url: str | None = None
+    # A PEM CA bundle the https roaming endpoint's certificate is verified against (an
+    # operator's internal CA); None: the system's trust store.
+    roaming_check_ca: str | None = None
     key_prefix: str = "cs"
     fastagi_listen: Listen = Listen("127.0.0.1", 4573)
     metrics_listen: Listen | None = Listen("127.0.0.1", 9573)
@@ -401,15 +410,27 @@ class Settings:
             except ConfigError as exc:
                 raise ConfigError(f"{name}={raw!r}: {exc}") from None
         roaming_url = get("ROAMING_CHECK_URL")
-        if roaming_url is not None:
-            from urllib.parse import urlsplit  # only when set: the per-call script pays none
-
-            parts = urlsplit(roaming_url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+        # A regular expression, not urllib.parse: the per-call script reads its settings on
+        # every call, and agi.roaming_http parses the URL only for a call that is checked.
+        url_parts = ROAMING_URL.fullmatch(roaming_url) if roaming_url is not None else None
+        if roaming_url is not None and (
+            url_parts is None or int(url_parts["port"] or 0) > 65535
+        ):
+            raise ConfigError(
+                f"CALLSCREEN_ROAMING_CHECK_URL={roaming_url!r}: expected http:// or"
+                " https://HOST[:PORT]/..., e.g. http://hlr.example/roaming/{e164}"
+            )
+        roaming_ca = get("ROAMING_CHECK_CA")
+        if roaming_ca is not None:
+            if roaming_url is None or not roaming_url.lower().startswith("https://"):
                 raise ConfigError(
-                    f"CALLSCREEN_ROAMING_CHECK_URL={roaming_url!r}: expected http:// or"
-                    " https://HOST/..., e.g. http://hlr.example/roaming/{e164}"
+                    f"CALLSCREEN_ROAMING_CHECK_CA={roaming_ca!r}: only for an https://"
+                    f" CALLSCREEN_ROAMING_CHECK_URL (it is {roaming_url!r})"
                 )
+            try:
+                check_pem_certificates(roaming_ca)
+            except ConfigError as exc:
+                raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_CA={roaming_ca!r}: {exc}") from None
         return cls(
             redis_url=redis_url,
             region=region,
@@ -421,6 +442,7 @@ class Settings:
             origin_policy=origin_policy,
             labels=labels,
             roaming_check_url=roaming_url,
+            roaming_check_ca=roaming_ca,
             key_prefix=key_prefix,
             fastagi_listen=Listen.parse(
                 get("FASTAGI_LISTEN") or "127.0.0.1:4573", name="CALLSCREEN_FASTAGI_LISTEN"
@@ -501,3 +523,31 @@ def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
             raise ConfigError(f"CALLSCREEN_TRUSTED_PROXIES: {item!r} would trust every address")
         networks.append(network)
     return tuple(networks)
+
+
+def check_pem_certificates(path: str) -> None:
+    """`path` is a readable file of PEM certificates (a CA bundle): at least one
+    `-----BEGIN CERTIFICATE-----` block, each of base64 that decodes to DER. Raises
+    ConfigError saying what is wrong. Checked without `ssl` (the per-call script reads its
+    settings on every call); whether OpenSSL accepts each certificate shows when it loads."""
+    import binascii
+
+    try:
+        with open(path, "rb") as file:
+            text = file.read(4 * 1024 * 1024 + 1)
+    except OSError as exc:
+        raise ConfigError(f"can't read it: {exc.strerror or exc}") from None
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    if len(text) > 4 * 1024 * 1024:
+        raise ConfigError("larger than 4 MB: not a CA bundle")
+    blocks = text.split(begin)[1:]
+    if not blocks:
+        raise ConfigError(f"not a PEM file: no {begin.decode()} in it")
+    for number, block in enumerate(blocks, 1):
+        body, sep, _ = block.partition(end)
+        try:
+            der = binascii.a2b_base64(b"".join(body.split()), strict_mode=True)
+        except binascii.Error:
+            der = b""
+        if not sep or not der.startswith(b"\x30"):
+            raise ConfigError(f"certificate {number} is not PEM (base64 between BEGIN and END)")

@@ -56,7 +56,9 @@ def test_redis_is_owned_by_the_store() -> None:
 def test_per_call_script_imports_stay_lean() -> None:
     """The per-call AGI script loads none of the heavy libraries (its budget is 30 ms)."""
     def modules(statement: str) -> set[str]:
-        code = f"import sys; {statement}; print(' '.join(sorted(sys.modules)))"
+        # This checkout first: the code under test, whatever the installed project points at.
+        code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); {statement};"
+                " print(' '.join(sorted(sys.modules)))")
         return set(subprocess.run([sys.executable, "-I", "-c", code], cwd=ROOT, check=True,
                                   capture_output=True, text=True).stdout.split())
 

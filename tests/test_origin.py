@@ -25,7 +25,7 @@ from blocklist.origin import (
     read_attestation,
     read_origin,
 )
-from blocklist.policy import OriginReason, Reason, decide
+from blocklist.policy import Decision, OriginReason, Reason, decide
 
 NL = NumberPlan("NL", ("0800 0113", "116xxx"))
 DE = NumberPlan("DE", ("116xxx",))
@@ -221,7 +221,8 @@ def listed(category: Category) -> Lookup:
 ])
 def test_the_stronger_decision_wins(listing: Category | None, preset: str, action: Action,
                                     reason: Reason | OriginReason) -> None:
-    """block > withhold > warn > allow; on a tie the blocklist's decision stands."""
+    """block > withhold > warn > allow; on a tie the blocklist's decision stands (but see
+    the allowed exceptions below)."""
     reading = NL.read(FIXED)
     blocklist = decide(Direction.INBOUND, reading, listed(listing) if listing else Lookup())
     origin = decide_origin(reading, ABROAD, HOME_NL, PRESETS[preset])
@@ -241,6 +242,53 @@ def test_a_registered_number_never_bypasses_the_blocklist() -> None:
     decision = combine(blocklist, origin)
     assert (decision.action, decision.reason) == (B, Reason.LISTED)
     assert origin is not None and origin.reason is OriginReason.REGISTERED_ABROAD
+
+
+@pytest.mark.parametrize(("number", "facts", "reason", "rule"), [
+    (FIXED, OriginFacts(Origin.INTERNATIONAL, registered=True),
+     OriginReason.REGISTERED_ABROAD, "origin:registered"),
+    (FIXED, OriginFacts(Origin.INTERNATIONAL, Attestation.A),
+     OriginReason.REGISTERED_ABROAD, "origin:attestation-A"),
+    (MOBILE, OriginFacts(Origin.INTERNATIONAL, roaming=Roaming.VERIFIED),
+     OriginReason.ROAMING_VERIFIED, "origin:roaming"),
+])
+def test_an_allowed_exception_names_itself_when_no_list_spoke(
+    number: str, facts: OriginFacts, reason: OriginReason, rule: str
+) -> None:
+    """A tie with the blocklist's plain `not-listed`: the call's reason and rule are the
+    exception's, so the channel says why a call from abroad connected; both are kept."""
+    reading = NL.read(number)
+    blocklist = decide(Direction.INBOUND, reading, Lookup())
+    assert blocklist.reason is Reason.NOT_LISTED
+    origin = decide_origin(reading, facts, HOME_NL, PRESETS["BE"])
+    decision = combine(blocklist, origin)
+    assert (decision.action, decision.reason, decision.rule) == (A, reason, rule)
+    assert (decision.origin, decision.overridden) == (origin, blocklist)
+    assert (decision.e164, decision.prompt) == (number, "")
+
+
+@pytest.mark.parametrize("reason", [
+    Reason.ALLOWLISTED, Reason.SUBSCRIBER_ALLOWLISTED, Reason.PROTECTED,
+    Reason.NOT_FOR_DIRECTION, Reason.OPTED_OUT,
+])
+def test_any_other_allow_of_the_blocklist_wins_the_tie(reason: Reason) -> None:
+    """An allowlisting (or any allow but `not-listed`) stays the call's reason beside an
+    exception's allow: the origin is only carried along."""
+    blocklist = Decision(A, reason, f"rule-{reason}", e164=MOBILE)
+    origin = decide_origin(NL.read(MOBILE), OriginFacts(Origin.INTERNATIONAL,
+                           roaming=Roaming.VERIFIED), HOME_NL, PRESETS["BE"])
+    decision = combine(blocklist, origin)
+    assert (decision.reason, decision.rule) == (reason, f"rule-{reason}")
+    assert (decision.origin, decision.overridden) == (origin, None)
+
+
+def test_an_origin_allow_by_policy_leaves_not_listed() -> None:
+    """Only an exception names itself: a policy that allows (preset off) says nothing."""
+    reading = NL.read(FIXED)
+    blocklist = decide(Direction.INBOUND, reading, Lookup())
+    origin = decide_origin(reading, ABROAD, HOME_NL, PRESETS["off"])
+    assert origin is not None and origin.reason is OriginReason.NATIONAL_CLI_FROM_ABROAD
+    assert combine(blocklist, origin).reason is Reason.NOT_LISTED
 
 
 def test_a_protected_caller_from_abroad_follows_the_protected_policy() -> None:

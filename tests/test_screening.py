@@ -23,12 +23,15 @@ from blocklist.entries import (
 )
 from blocklist.errors import StoreError, StoreTimeoutError
 from blocklist.numbers import digits
-from blocklist.policy import Reason, decide
+from blocklist.origin import PRESETS, Attestation, Origin, Roaming
+from blocklist.policy import Decision, Reason, decide
 from blocklist.redis_server import free_port
 from blocklist.screening import Screener, Screening
 from blocklist.settings import Settings
 from blocklist.store.admin import Store
+from blocklist.store.registered import register
 from blocklist.store.wire import BlockingConnection, RedisAddress
+from blocklist.values import replace
 
 
 @pytest.fixture
@@ -163,3 +166,74 @@ def test_garbage_alone_is_allowed_without_asking_the_store(caller: str) -> None:
     decision = decide(Direction.INBOUND, screening.reading, Lookup())
     assert decision.action is Action.ALLOW and not decision.degraded
     assert decision.reason in ("withheld", "invalid-number")
+
+
+# -- the roaming check `screen` asks (the per-call script's) ----------------------------------
+
+
+class Recorder:
+    """A roaming check that says `answer` and records what it was asked, with how long."""
+
+    def __init__(self, answer: Roaming) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, float]] = []
+
+    def __call__(self, e164: str, timeout_s: float) -> Roaming:
+        self.asked.append((e164, timeout_s))
+        return self.answer
+
+
+def be_screen(settings: Settings, number: str, roaming: Recorder | None,
+              attestation: Attestation | None = None) -> Decision:
+    be = replace(settings, origin_policy=PRESETS["BE"])
+    assert be.redis_url
+    return Screener(be).screen(connection(be.redis_url), Direction.INBOUND, number,
+                               origin=Origin.INTERNATIONAL, attestation=attestation,
+                               roaming=roaming)
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (Roaming.VERIFIED, "roaming-verified"),
+    (Roaming.NOT_ROAMING, "national-cli-from-abroad"),
+    (Roaming.UNVERIFIED, "roaming-unverified"),
+])
+def test_a_mobile_from_abroad_asks_the_roaming_check_with_what_is_left(
+    store: Store, settings: Settings, answer: Roaming, reason: str
+) -> None:
+    """A mobile home number from abroad: the check is asked once, after the store, with
+    what is left of the call's budget, and its answer decides."""
+    check = Recorder(answer)
+    decision = be_screen(settings, "+31612345678", check)
+    assert decision.reason == reason
+    [(e164, left)] = check.asked
+    assert e164 == "+31612345678"
+    assert 0 < left < settings.lookup_timeout_s
+
+
+@pytest.mark.parametrize(("number", "attestation"), [
+    ("+31201234567", None),  # fixed: only mobiles roam
+    ("+32470123456", None),  # foreign
+    ("+31612345678", Attestation.A),  # attested A: already allowed as registered
+])
+def test_the_roaming_check_is_asked_only_when_it_matters(
+    store: Store, settings: Settings, number: str, attestation: Attestation | None
+) -> None:
+    """Nothing to change, nothing asked."""
+    check = Recorder(Roaming.VERIFIED)
+    be_screen(settings, number, check, attestation)
+    assert check.asked == []
+
+
+def test_a_registered_mobile_is_not_checked(store: Store, settings: Settings) -> None:
+    """The store already said registered: allowed as registered-abroad, nothing asked."""
+    register(store, "31612345679", False, "roams a lot", None, "test")
+    check = Recorder(Roaming.NOT_ROAMING)
+    assert be_screen(settings, "+31612345679", check).reason == "registered-abroad"
+    assert check.asked == []
+
+
+def test_without_a_roaming_check_a_mobile_stays_unverified(
+    store: Store, settings: Settings
+) -> None:
+    """`callscreen check` and the API give none: the mobile is roaming-unverified."""
+    assert be_screen(settings, "+31612345678", None).reason == "roaming-unverified"

@@ -57,6 +57,9 @@ def test_nothing_set_gives_the_defaults() -> None:
     ("HOME_COUNTRIES", "uk", "home_countries", ("44",)),
     ("ROAMING_CHECK_URL", "http://hlr.example/r/{e164}", "roaming_check_url",
      "http://hlr.example/r/{e164}"),
+    ("ROAMING_CHECK_URL", "https://[fd00::5]:8443/r?key=k", "roaming_check_url",
+     "https://[fd00::5]:8443/r?key=k"),
+    ("ROAMING_CHECK_URL", "HTTPS://hlr.example", "roaming_check_url", "HTTPS://hlr.example"),
     ("TRUSTED_PROXIES", "", "trusted_proxies", ()),
     ("TRUSTED_PROXIES", " 10.0.0.5 , fd00::/64,", "trusted_proxies",
      (ip_network("10.0.0.5/32"), ip_network("fd00::/64"))),
@@ -114,6 +117,10 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("LABEL_WITHHOLD", "nl", "'nl': expected LANGUAGE=LABEL"),
     ("ROAMING_CHECK_URL", "hlr.example/roaming", "'hlr.example/roaming': expected http://"),
     ("ROAMING_CHECK_URL", "ftp://hlr.example/{e164}", "expected http:// or https://"),
+    ("ROAMING_CHECK_URL", "http:///roaming", "expected http:// or https://"),
+    ("ROAMING_CHECK_URL", "http://hlr.example:http/r", "expected http:// or https://"),
+    ("ROAMING_CHECK_URL", "http://hlr.example:70000/r", "expected http:// or https://"),
+    ("ROAMING_CHECK_URL", "https://hlr example/r", "expected http:// or https://"),
     ("TRUSTED_PROXIES", "proxy.example", "'proxy.example' is not an IP address or network"),
     ("TRUSTED_PROXIES", "10.0.0", "'10.0.0' is not an IP address"),
     ("TRUSTED_PROXIES", "10.0.0.5, 300.1.1.1", "'300.1.1.1' is not an IP address"),
@@ -131,6 +138,58 @@ def test_garbage_is_refused_naming_variable_and_value(name: str, raw: str, says:
         Settings.from_env({f"CALLSCREEN_{name}": raw})
     assert f"CALLSCREEN_{name}" in str(caught.value)
     assert says in str(caught.value)
+
+
+HTTPS_URL = "https://hlr.example/roaming/{e164}"
+
+
+def test_a_roaming_ca_bundle_is_taken(tmp_path: Path) -> None:
+    """CALLSCREEN_ROAMING_CHECK_CA names a readable PEM bundle (one or more certificates)."""
+    import trustme
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(trustme.CA().cert_pem.bytes() + trustme.CA().cert_pem.bytes())
+    settings = Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
+                                  "CALLSCREEN_ROAMING_CHECK_CA": str(bundle)})
+    assert settings.roaming_check_ca == str(bundle)
+    assert Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL}).roaming_check_ca is None
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (None, "can't read it: No such file or directory"),
+    ("directory", "can't read it: Is a directory"),
+    ("just some text\n", "not a PEM file: no -----BEGIN CERTIFICATE-----"),
+    ("-----BEGIN PRIVATE KEY-----\nMAAA\n-----END PRIVATE KEY-----\n", "not a PEM file"),
+    ("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+     "certificate 1 is not PEM"),
+    ("-----BEGIN CERTIFICATE-----\nMAAA\n", "certificate 1 is not PEM"),  # no END
+])
+def test_a_bad_roaming_ca_is_refused(tmp_path: Path, content: str | None, says: str) -> None:
+    """Missing, unreadable or not PEM: a ConfigError naming the variable and the file."""
+    path = tmp_path / "ca.pem"
+    if content == "directory":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
+                           "CALLSCREEN_ROAMING_CHECK_CA": str(path)})
+    assert f"CALLSCREEN_ROAMING_CHECK_CA={str(path)!r}" in str(caught.value)
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("url", [None, "http://hlr.example/roaming/{e164}"])
+def test_a_roaming_ca_needs_an_https_url(tmp_path: Path, url: str | None) -> None:
+    """A CA for no URL, or for a plain http one, is a mistake said plainly."""
+    import trustme
+
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    env = {"CALLSCREEN_ROAMING_CHECK_CA": str(bundle)}
+    if url:
+        env["CALLSCREEN_ROAMING_CHECK_URL"] = url
+    with pytest.raises(ConfigError, match="only for an https:// CALLSCREEN_ROAMING_CHECK_URL"):
+        Settings.from_env(env)
 
 
 def test_origin_screening_is_off_unless_configured() -> None:

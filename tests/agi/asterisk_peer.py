@@ -61,6 +61,7 @@ class Conversation:
     commands: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     closed_by_peer: bool = False
+    log: str = ""  # what the per-call script wrote on stderr (Asterisk's log)
 
 
 def parse_mset(command: str) -> dict[str, str]:

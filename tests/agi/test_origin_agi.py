@@ -40,7 +40,7 @@ CASES = [
     (FIXED, "international", "", "block", "national-cli-from-abroad", None),
     (MOBILE, "international", "", "withhold", "roaming-unverified", "Number hidden: abroad"),
     ("112", "international", "", "block", "protected-cli-from-abroad", None),
-    (FIXED, "international", "A", "allow", "not-listed", None),  # verified A: registered
+    (FIXED, "international", "A", "allow", "registered-abroad", None),  # verified A
     ("+3222000000", "international", "", "allow", "not-listed", None),  # foreign: just foreign
     (FIXED, "national", "", "allow", "not-listed", None),
     (MOBILE, "internal", "", "allow", "not-listed", None),

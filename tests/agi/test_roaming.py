@@ -1,10 +1,15 @@
-"""The roaming check, against a real local HTTP server: asked only for a mobile home number
-from abroad, answered within the call's budget, cached; a hanging or failing endpoint leaves
+"""The roaming check, against a real local HTTP server, on both call paths (the FastAGI
+server and the per-call script): asked only for a mobile home number from abroad, answered
+within the call's budget, cached by the server; a hanging, refusing or failing endpoint leaves
 the number unverified and the call answered."""
 
 from __future__ import annotations
 
 import os
+import socket
+import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,10 +17,13 @@ from unittest import mock
 
 import pytest
 
-from agi.roaming import read_reply
+from agi.roaming_blocking import ask_roaming
+from agi.roaming_http import read_reply, request_bytes, roaming_endpoint
+from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi, metric
+from tests.agi.test_script import CHECKOUT, run_script
 
 ROAMER, AT_HOME, HANGS, BROKEN = "+31612345601", "+31612345602", "+31612345603", "+31612345604"
 
@@ -24,7 +32,7 @@ class Endpoint:
     """The operator's roaming endpoint: yes for ROAMER, no for AT_HOME, hangs for HANGS
     (until the test ends), 500 for the rest; counts the requests per number."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.asked: list[str] = []
         self.release = threading.Event()
         endpoint = self
@@ -51,18 +59,35 @@ class Endpoint:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/roaming/{{e164}}"
+        if tls is not None:  # the handshake in the request's thread, not in accept()
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
+        self.port = self.server.server_address[1]
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://{host}:{self.port}/roaming/{{e164}}"
+
+    def __enter__(self) -> Endpoint:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Endpoint]:
-    made = Endpoint()
-    thread = threading.Thread(target=made.server.serve_forever, daemon=True)
-    thread.start()
-    yield made
-    made.release.set()
-    made.server.shutdown()
-    made.server.server_close()
+    with Endpoint() as made:
+        yield made
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port nothing listens on: a connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +104,12 @@ def ask(port: int, callerid: str, origin: str = "international") -> dict[str, st
 
 
 def test_a_roaming_mobile_from_abroad_connects(server, endpoint: Endpoint) -> None:
-    """The endpoint says roaming: the call is allowed, with its number."""
+    """The endpoint says roaming: the call is allowed, with its number, and says why."""
     verified = {"origin": "international", "reason": "roaming-verified"}
     before = metric(server[1], "callscreen_origin_calls_total", **verified)
     answer = ask(server[0], ROAMER)
     assert (answer["SCREEN_ACTION"], answer["SCREEN_NUMBER"]) == ("allow", ROAMER)
+    assert answer["SCREEN_REASON"] == "roaming-verified"
     assert ROAMER in endpoint.asked
     assert metric(server[1], "callscreen_origin_calls_total", **verified) - before == 1
 
@@ -153,3 +179,164 @@ def test_read_reply_refuses_anything_else(reply: bytes) -> None:
     """Anything but a 200 with a boolean `roaming` is no answer (ValueError)."""
     with pytest.raises(ValueError):
         read_reply(reply)
+
+
+# -- the per-call script ----------------------------------------------------------------------
+
+
+def script_ask(redis_url: str, url: str, callerid: str, origin: str = "international",
+               **env: str):
+    """One call through the real `callscreen-agi`, BE's preset, the endpoint at `url`."""
+    return run_script(("inbound", "", "", origin), redis_url, callerid=callerid, timeout_ms=300,
+                      env_extra={"CALLSCREEN_ORIGIN_PRESET": "BE",
+                                 "CALLSCREEN_ROAMING_CHECK_URL": url, **env})
+
+
+@pytest.mark.parametrize(("callerid", "action", "reason"), [
+    (ROAMER, "allow", "roaming-verified"),
+    (AT_HOME, "block", "national-cli-from-abroad"),
+    (HANGS, "block", "roaming-unverified"),  # no answer within the budget
+    (BROKEN, "block", "roaming-unverified"),  # a 500
+])
+def test_the_script_asks_the_roaming_endpoint(redis_url: str, endpoint: Endpoint,
+                                              callerid: str, action: str, reason: str) -> None:
+    """The per-call script verifies a roamer too; no answer in time or an error leaves the
+    number unverified, and the call is answered (status ok) all the same."""
+    answer = script_ask(redis_url, endpoint.url, callerid).variables
+    assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"], answer["SCREEN_STATUS"]) == (
+        action, reason, "ok")
+    assert answer["SCREEN_NUMBER"] == callerid
+    assert callerid in endpoint.asked
+
+
+def test_the_script_logs_a_check_that_got_no_answer(redis_url: str, endpoint: Endpoint) -> None:
+    """A timeout is said on stderr (Asterisk's log), with the outcome."""
+    conv = script_ask(redis_url, endpoint.url, HANGS)
+    assert conv.variables["SCREEN_REASON"] == "roaming-unverified"
+    assert "roaming check for" in conv.log and ": timeout (" in conv.log
+
+
+def test_the_script_survives_a_refused_connection(redis_url: str, closed_port: int) -> None:
+    """Nothing listens: unverified, counted as an error in the log, the call answered."""
+    conv = script_ask(redis_url, f"http://127.0.0.1:{closed_port}/r/{{e164}}", ROAMER)
+    assert (conv.variables["SCREEN_REASON"], conv.variables["SCREEN_STATUS"]) == (
+        "roaming-unverified", "ok")
+    assert ": error (ConnectionRefusedError" in conv.log
+
+
+@pytest.mark.parametrize(("callerid", "origin"), [
+    ("+31201234568", "international"),  # fixed: only mobiles roam
+    ("+31612345607", "national"),  # not from abroad
+    ("+32470123457", "international"),  # not a home number
+])
+def test_the_script_asks_only_when_it_matters(redis_url: str, endpoint: Endpoint,
+                                              callerid: str, origin: str) -> None:
+    """Only a mobile home number from abroad is checked by the script too."""
+    script_ask(redis_url, endpoint.url, callerid, origin)
+    assert callerid not in endpoint.asked
+
+
+MODULES_AFTER_A_CALL = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from agi.protocol import EnvironmentReader
+from agi.script import screen
+from blocklist.settings import Settings
+reader = EnvironmentReader()
+for line in ("agi_request: callscreen-agi", "agi_callerid: " + sys.argv[2],
+             "agi_extension: 0201234567", ""):
+    reader.feed(line)
+decision = screen(Settings.from_env(os.environ), reader.environment,
+                  ["inbound", "", "", "international"])
+print(decision.reason)
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def modules_after_a_call(redis_url: str, url: str, callerid: str) -> tuple[str, set[str]]:
+    """The reason, and the modules loaded, after the script decided one call from abroad."""
+    env = {"PATH": os.environ.get("PATH", ""), "CALLSCREEN_REDIS_URL": redis_url,
+           "CALLSCREEN_REGION": "NL", "CALLSCREEN_ORIGIN_PRESET": "BE",
+           "CALLSCREEN_ROAMING_CHECK_URL": url, "CALLSCREEN_LOOKUP_TIMEOUT_MS": "300"}
+    done = subprocess.run([sys.executable, "-I", "-c", MODULES_AFTER_A_CALL, CHECKOUT, callerid],
+                          capture_output=True, text=True, env=env, timeout=30, check=True)
+    reason, modules = done.stdout.splitlines()
+    return reason, set(modules.split())
+
+
+def test_a_call_that_needs_no_check_loads_nothing_for_it(redis_url: str,
+                                                         endpoint: Endpoint) -> None:
+    """With the endpoint configured, a fixed number from abroad loads no roaming client, no
+    json and no ssl (the per-call script's start-up); a mobile loads the client, and over
+    http no ssl."""
+    heavy = {"agi.roaming_blocking", "agi.roaming_http", "json", "ssl", "asyncio"}
+    reason, fixed = modules_after_a_call(redis_url, endpoint.url, "+31201234569")
+    assert reason == "national-cli-from-abroad"
+    assert not fixed & heavy, sorted(fixed & heavy)
+    reason, mobile = modules_after_a_call(redis_url, endpoint.url, ROAMER)
+    assert reason == "roaming-verified"
+    assert {"agi.roaming_blocking", "agi.roaming_http"} <= mobile
+    assert not mobile & {"ssl", "asyncio"}
+
+
+# -- the blocking client itself -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("number", "roaming", "outcome"), [
+    (ROAMER, Roaming.VERIFIED, "verified"),
+    (AT_HOME, Roaming.NOT_ROAMING, "not-roaming"),
+    (BROKEN, Roaming.UNVERIFIED, "error"),
+    (HANGS, Roaming.UNVERIFIED, "timeout"),
+])
+def test_ask_roaming(endpoint: Endpoint, number: str, roaming: Roaming, outcome: str) -> None:
+    """The blocking client's answer and outcome; it never raises."""
+    answer = ask_roaming(endpoint.url, number, 0.3)
+    assert (answer.roaming, answer.outcome) == (roaming, outcome)
+
+
+def test_ask_roaming_resolves_a_host_name(endpoint: Endpoint) -> None:
+    """A host name (resolved within the budget, in a thread of its own) works as an address."""
+    url = endpoint.url.replace("127.0.0.1", "localhost")
+    assert ask_roaming(url, ROAMER, 2.0).outcome == "verified"
+
+
+def test_ask_roaming_with_no_time_left_sends_nothing(endpoint: Endpoint) -> None:
+    """The store took the whole budget: timeout at once, the endpoint not asked."""
+    number = "+31612345608"
+    answer = ask_roaming(endpoint.url, number, 0.0)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "timeout")
+    assert number not in endpoint.asked
+
+
+def test_ask_roaming_refused(closed_port: int) -> None:
+    """A refused connection is an error, not an exception."""
+    answer = ask_roaming(f"http://127.0.0.1:{closed_port}/{{e164}}", ROAMER, 0.5)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
+    assert "ConnectionRefusedError" in answer.detail
+
+
+# -- the bytes (pure) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "request_line", "host"), [
+    ("https://hlr.example/roaming/{e164}", "GET /roaming/+31612345678 HTTP/1.0",
+     "hlr.example"),
+    ("http://hlr.example:8080/r", "GET /r/+31612345678 HTTP/1.0", "hlr.example:8080"),
+    ("http://10.0.0.5/r?key=abc", "GET /r/+31612345678?key=abc HTTP/1.0", "10.0.0.5"),
+    ("http://[fd00::5]:81/q/{e164}/x", "GET /q/+31612345678/x HTTP/1.0", "[fd00::5]:81"),
+])
+def test_request_bytes(url: str, request_line: str, host: str) -> None:
+    """The URL template makes the request line and Host header; without `{e164}` the number
+    is the last path segment."""
+    lines = request_bytes(roaming_endpoint(url), "+31612345678").decode().split("\r\n")
+    assert lines[0] == request_line
+    assert lines[1] == f"Host: {host}"
+    assert lines[-2:] == ["", ""]
+
+
+@pytest.mark.parametrize("url", ["hlr.example/r", "ftp://hlr.example/{e164}", "http:///r",
+                                 "http://hlr.example:http/r"])
+def test_a_bad_url_is_a_config_error(url: str) -> None:
+    """A URL that is not http(s)://HOST/... is refused by name."""
+    with pytest.raises(ConfigError, match="roaming check URL"):
+        roaming_endpoint(url)

@@ -16,6 +16,9 @@ from blocklist.store.admin import Store
 from tests.agi.asterisk_peer import Conversation, converse, environment
 
 SCRIPT = shutil.which("callscreen-agi", path=os.path.dirname(sys.executable))
+# The checkout these tests belong to, first on the script's path: the code under test, even
+# when the installed (editable) project points at another checkout of it.
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def run_script(args: tuple[str, ...], redis_url: str, *, callerid: str = "+15551230000",
@@ -24,7 +27,7 @@ def run_script(args: tuple[str, ...], redis_url: str, *, callerid: str = "+15551
     assert SCRIPT, "callscreen-agi is not installed next to this Python (make bootstrap)"
     env = {"PATH": os.environ.get("PATH", ""), "CALLSCREEN_REDIS_URL": redis_url,
            "CALLSCREEN_REGION": "NL", "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms),
-           "CALLSCREEN_DEFAULT_LANGUAGE": "en", **(env_extra or {})}
+           "CALLSCREEN_DEFAULT_LANGUAGE": "en", "PYTHONPATH": CHECKOUT, **(env_extra or {})}
     proc = subprocess.Popen([SCRIPT, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
     assert proc.stdin and proc.stdout
@@ -38,7 +41,9 @@ def run_script(args: tuple[str, ...], redis_url: str, *, callerid: str = "+15551
     conv = converse(proc.stdout.readline, write, opening, **kwargs)
     proc.stdin.close()
     assert proc.wait(timeout=10) == 0, proc.stderr.read().decode() if proc.stderr else ""
-    proc.stderr.close() if proc.stderr else None
+    if proc.stderr:
+        conv.log = proc.stderr.read().decode()
+        proc.stderr.close()
     proc.stdout.close()
     return conv
 

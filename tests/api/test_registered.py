@@ -80,12 +80,14 @@ def test_lookup_with_origin_explains_both_decisions(writer, be_reader) -> None:
 
 
 def test_a_registered_number_is_explained_as_registered(writer, be_reader) -> None:
-    """A registered number from abroad: origin allows it (registered-abroad), not deciding."""
+    """A registered number from abroad no list mentions: the origin's exception names the
+    call (registered-abroad), the blocklist's not-listed is shown beside it."""
     writer.post("/v1/registered", json={"number": NUMBER})
     said = be_reader.get(f"/v1/numbers/{NUMBER}", params={
         "direction": "inbound", "origin": "international"}).json()
-    assert (said["action"], said["reason"]) == ("allow", "not-listed")
-    assert (said["origin"]["reason"], said["origin"]["decided"]) == ("registered-abroad", False)
+    assert (said["action"], said["reason"]) == ("allow", "registered-abroad")
+    assert (said["origin"]["reason"], said["origin"]["decided"]) == ("registered-abroad", True)
+    assert said["origin"]["blocklist"]["reason"] == "not-listed"
 
 
 def test_a_bad_origin_is_422(reader) -> None:

@@ -39,12 +39,10 @@ def test_the_same_caller_on_the_national_trunk_is_unchanged(calls: Calls) -> Non
 
 def test_national_mobile_from_abroad_connects_without_its_number(calls: Calls) -> None:
     """A Dutch mobile from abroad that is not roaming connects withheld: the phone gets no
-    number, and the label says why. (The roaming endpoint says no to FastAGI; the per-call
-    script never asks, so there it is unverified.)"""
+    number, and the label says why. (The roaming endpoint says no, to both paths.)"""
     o = calls.inbound_abroad(MOBILE, SUBSCRIBER)
     connected(o)
-    reason = "national-cli-from-abroad" if calls.path == "fastagi" else "roaming-unverified"
-    screened(o, "withhold", reason=reason)
+    screened(o, "withhold", reason="national-cli-from-abroad")
     assert o.callee_caller_id == "anonymous", f"{o}"
     assert MOBILE.lstrip("+") not in callee_from(o), f"{o}"
     assert '"Number hidden: abroad"' in callee_from(o), f"{o}"
@@ -68,21 +66,17 @@ def test_a_suspected_caller_rings_with_the_label(calls: Calls) -> None:
 
 
 def test_a_roaming_mobile_connects_with_its_number(calls: Calls) -> None:
-    """The roaming endpoint says yes: through FastAGI the call connects showing the number.
-    The per-call script never asks (no budget for HTTP): there it is withheld, unverified."""
+    """The roaming endpoint says yes: on both paths the call connects showing the number,
+    and the channel says why (roaming-verified)."""
     o = calls.inbound_abroad(ROAMER, SUBSCRIBER)
     connected(o)
-    if calls.path == "fastagi":
-        screened(o, "allow", reason="not-listed")
-        assert o.callee_caller_id == ROAMER, f"{o}"
-    else:
-        screened(o, "withhold", reason="roaming-unverified")
-        assert o.callee_caller_id == "anonymous", f"{o}"
+    screened(o, "allow", reason="roaming-verified")
+    assert o.callee_caller_id == ROAMER, f"{o}"
 
 
 def test_a_hanging_roaming_endpoint_still_connects(calls: Calls) -> None:
-    """The endpoint never answers: the call is decided within the budget (withheld,
-    unverified, status ok) and connects."""
+    """The endpoint never answers: on both paths the call is decided within the budget
+    (withheld, unverified, status ok) and connects."""
     o = calls.inbound_abroad(HANGS, SUBSCRIBER)
     connected(o)
     screened(o, "withhold", reason="roaming-unverified")
@@ -90,7 +84,7 @@ def test_a_hanging_roaming_endpoint_still_connects(calls: Calls) -> None:
 
 def test_a_registered_number_from_abroad_connects(calls: Calls, redis: Redis) -> None:
     """A number registered for use from abroad connects from the international trunk,
-    showing its number."""
+    showing its number, and the channel says why (registered-abroad)."""
     number = "+31612345609"
     callscreen(redis, "registered", "add", number, "--reason", "contact centre abroad")
     try:
@@ -98,5 +92,5 @@ def test_a_registered_number_from_abroad_connects(calls: Calls, redis: Redis) ->
     finally:
         callscreen(redis, "registered", "remove", number)
     connected(o)
-    screened(o, "allow", reason="not-listed")
+    screened(o, "allow", reason="registered-abroad")
     assert o.callee_caller_id == number, f"{o}"

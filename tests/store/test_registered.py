@@ -40,16 +40,16 @@ def screen(settings: Settings, number: str, origin: Origin | None = Origin.INTER
 
 
 def test_a_registered_number_from_abroad_is_allowed(store: Store, be: Settings) -> None:
-    """Registered: allowed from abroad; its neighbour is not."""
+    """Registered: allowed from abroad, saying so (registered-abroad); its neighbour is not."""
     register(store, "31201234567", False, "contact centre in Lisbon", None, "test")
-    assert screen(be, "+31201234567") == (Action.ALLOW, Reason.NOT_LISTED)
+    assert screen(be, "+31201234567") == (Action.ALLOW, OriginReason.REGISTERED_ABROAD)
     assert screen(be, "+31201234568") == (Action.BLOCK, OriginReason.NATIONAL_CLI_FROM_ABROAD)
 
 
 def test_a_registered_block_covers_its_numbers(store: Store, be: Settings) -> None:
     """A registered block lets every number in it through from abroad."""
     register(store, "3120765", True, "PBX range", None, "test")
-    assert screen(be, "+31207651234") == (Action.ALLOW, Reason.NOT_LISTED)
+    assert screen(be, "+31207651234") == (Action.ALLOW, OriginReason.REGISTERED_ABROAD)
 
 
 def test_registration_never_bypasses_the_blocklist(store: Store, be: Settings) -> None:

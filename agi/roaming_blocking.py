@@ -1,0 +1,135 @@
+"""The roaming check of the per-call script: one blocking request within what is left of the
+call's budget.
+
+`ask_roaming` asks `CALLSCREEN_ROAMING_CHECK_URL` about one number (the bytes:
+`agi.roaming_http`) and never raises: no answer by the deadline, a name that does not resolve
+in time, a refused connection, a failed TLS handshake or an unreadable reply all mean
+`Roaming.UNVERIFIED`, with the outcome (`timeout`, `error`) and what happened, for the log.
+The per-call script calls it (through `Screener.screen`) only for a mobile home number from
+abroad that the store did not already say is registered, after the store's round trip, with
+what is left of `CALLSCREEN_LOOKUP_TIMEOUT_MS`: both together never take longer.
+
+Plain `socket`: `ssl` is imported only for an https URL, and this module only for a call that
+needs the check, so the script's other calls start no slower. A new process per call has no
+cache: each such call asks. Over https the certificate and host name are verified against
+`CALLSCREEN_ROAMING_CHECK_CA` or the system's trust store (loading the system's store takes a
+few milliseconds of the budget; a CA bundle of the operator's own is faster).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+from agi.roaming_http import MAX_REPLY_BYTES, read_reply, request_bytes, roaming_endpoint
+from blocklist.origin import Roaming
+from blocklist.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    Address = tuple[socket.AddressFamily, Any]  # (family, sockaddr)
+
+
+@value
+class RoamingAnswer:
+    """What the check said: `outcome` is `verified`, `not-roaming`, `timeout` or `error`
+    (the labels of callscreen_roaming_checks_total); `detail` says what went wrong."""
+
+    roaming: Roaming
+    outcome: str
+    detail: str = ""
+
+
+def ask_roaming(url: str, e164: str, timeout_s: float,
+                ca_file: str | None = None) -> RoamingAnswer:
+    """Ask the endpoint at `url` whether the owner of `e164` roams, within `timeout_s`
+    (nothing is sent when it is not positive). Never raises."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        roaming = _ask(url, e164, deadline, ca_file)
+    except TimeoutError as exc:
+        return RoamingAnswer(Roaming.UNVERIFIED, "timeout", str(exc) or "timed out")
+    except Exception as exc:  # refused, reset, TLS, a bad reply...: no answer, never a raise
+        return RoamingAnswer(Roaming.UNVERIFIED, "error", f"{type(exc).__name__}: {exc}")
+    outcome = "verified" if roaming is Roaming.VERIFIED else "not-roaming"
+    return RoamingAnswer(roaming, outcome)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no answer within the call's budget")
+    return left
+
+
+def _ask(url: str, e164: str, deadline: float, ca_file: str | None) -> Roaming:
+    endpoint = roaming_endpoint(url)
+    _left(deadline)
+    error: OSError = TimeoutError("no answer within the call's budget")
+    for family, address in _resolve(endpoint.host, endpoint.port, deadline):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(_left(deadline))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        break
+    else:
+        raise error
+    try:
+        if endpoint.tls:
+            import ssl  # only for https: the script's other calls never load it
+
+            context = ssl.create_default_context(cafile=ca_file)
+            sock.settimeout(_left(deadline))  # the handshake, whole, within it
+            sock = context.wrap_socket(sock, server_hostname=endpoint.host)
+        sock.settimeout(_left(deadline))
+        sock.sendall(request_bytes(endpoint, e164))
+        reply = b""
+        while len(reply) < MAX_REPLY_BYTES:
+            sock.settimeout(_left(deadline))  # a timeout per recv alone would allow more
+            more = sock.recv(MAX_REPLY_BYTES - len(reply))
+            if not more:
+                break
+            reply += more
+    finally:
+        sock.close()
+    return read_reply(reply)
+
+
+def _resolve(host: str, port: int, deadline: float) -> list[Address]:
+    """The addresses of `host`: an IP literal at once; a name in a thread of its own, waited
+    for until the deadline (getaddrinfo itself has no timeout)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pass  # a name, not an address
+    else:
+        return [(family, address) for family, _, _, _, address in found]
+    import _thread  # the C module: `threading` costs more to import than this needs
+
+    done = _thread.allocate_lock()
+    done.acquire()
+    results: list[list[Address] | OSError] = []
+
+    def resolve() -> None:
+        try:
+            results.append([(family, address) for family, _, _, _, address
+                            in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)])
+        except OSError as exc:
+            results.append(exc)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(resolve, ())
+    if not done.acquire(timeout=_left(deadline)):
+        raise TimeoutError(f"{host} did not resolve within the call's budget")
+    result = results[0]
+    if isinstance(result, OSError):
+        raise result
+    return result

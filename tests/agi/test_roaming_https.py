@@ -1,0 +1,195 @@
+"""The roaming check over HTTPS, against a real local TLS server with a certificate of a test
+CA (trustme), on both clients (the FastAGI server's asyncio one, the per-call script's blocking
+one): verified against CALLSCREEN_ROAMING_CHECK_CA, host name included; an untrusted
+certificate or a server that never answers leaves the number unverified, the call answered."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import trustme
+from prometheus_client import REGISTRY
+
+from agi.roaming import RoamingCheck
+from agi.roaming_blocking import ask_roaming
+from blocklist.errors import ConfigError
+from blocklist.origin import Roaming
+from tests.agi.asterisk_peer import call_fastagi, environment
+from tests.agi.test_fastagi import fastagi, metric
+from tests.agi.test_roaming import AT_HOME, HANGS, ROAMER, Endpoint
+from tests.agi.test_script import run_script
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The operator's internal CA, as CALLSCREEN_ROAMING_CHECK_CA names it."""
+    path = tmp_path_factory.mktemp("ca") / "internal-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def other_ca_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A CA that did not sign the endpoint's certificate."""
+    path = tmp_path_factory.mktemp("other") / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tls_endpoint(ca: trustme.CA) -> Iterator[Endpoint]:
+    """The roaming endpoint over TLS, its certificate for `localhost` only."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    with Endpoint(tls=context, host="localhost") as made:
+        yield made
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port whose connections the kernel accepts and nobody serves: no TLS handshake."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]
+
+
+def checks(outcome: str) -> float:
+    """callscreen_roaming_checks_total{outcome} in this process (the asyncio client's)."""
+    return REGISTRY.get_sample_value("callscreen_roaming_checks_total",
+                                     {"outcome": outcome}) or 0.0
+
+
+# -- the blocking client (the per-call script's) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("number", "roaming"), [(ROAMER, Roaming.VERIFIED),
+                                                 (AT_HOME, Roaming.NOT_ROAMING)])
+def test_blocking_client_over_tls(tls_endpoint: Endpoint, ca_file: str, number: str,
+                                  roaming: Roaming) -> None:
+    """The answer comes over TLS, verified against the configured CA."""
+    answer = ask_roaming(tls_endpoint.url, number, 2.0, ca_file)
+    assert (answer.roaming, answer.outcome) == (roaming, roaming.value)
+
+
+@pytest.mark.parametrize("which", ["other CA", "system store", "wrong host"])
+def test_blocking_client_refuses_an_untrusted_certificate(
+    tls_endpoint: Endpoint, ca_file: str, other_ca_file: str, which: str
+) -> None:
+    """A certificate of another CA (or of a CA the system does not trust), or for another
+    host name: no answer, outcome error, and nothing was asked."""
+    url, ca = tls_endpoint.url, {"other CA": other_ca_file, "system store": None}.get(which)
+    if which == "wrong host":  # the certificate names localhost, not 127.0.0.1
+        url, ca = url.replace("localhost", "127.0.0.1"), ca_file
+    before = len(tls_endpoint.asked)
+    answer = ask_roaming(url, ROAMER, 2.0, ca)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
+    assert "CERTIFICATE_VERIFY_FAILED" in answer.detail
+    assert len(tls_endpoint.asked) == before
+
+
+def test_blocking_client_gives_up_on_a_silent_tls_server(silent_port: int,
+                                                         ca_file: str) -> None:
+    """Connected, but the handshake never comes: timeout, within the budget given."""
+    answer = ask_roaming(f"https://localhost:{silent_port}/r/{{e164}}", ROAMER, 0.2, ca_file)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "timeout")
+
+
+def test_blocking_client_gives_up_on_a_tls_server_that_never_answers(
+    tls_endpoint: Endpoint, ca_file: str
+) -> None:
+    """The handshake done, the request sent, no reply: timeout."""
+    answer = ask_roaming(tls_endpoint.url, HANGS, 0.2, ca_file)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "timeout")
+
+
+# -- the asyncio client (the FastAGI server's) ------------------------------------------------
+
+
+async def test_async_client_over_tls(tls_endpoint: Endpoint, ca_file: str) -> None:
+    """The answer comes over TLS, verified against the configured CA."""
+    check = RoamingCheck(tls_endpoint.url, 2.0, ca_file)
+    assert await check.check(ROAMER) is Roaming.VERIFIED
+    assert await check.check(AT_HOME) is Roaming.NOT_ROAMING
+
+
+@pytest.mark.parametrize("which", ["other CA", "system store", "wrong host"])
+async def test_async_client_refuses_an_untrusted_certificate(
+    tls_endpoint: Endpoint, ca_file: str, other_ca_file: str, which: str
+) -> None:
+    """An untrusted certificate, or one for another host name: unverified, outcome error."""
+    url, ca = tls_endpoint.url, {"other CA": other_ca_file, "system store": None}.get(which)
+    if which == "wrong host":
+        url, ca = url.replace("localhost", "127.0.0.1"), ca_file
+    before = checks("error")
+    assert await RoamingCheck(url, 2.0, ca).check(ROAMER) is Roaming.UNVERIFIED
+    assert checks("error") - before == 1
+
+
+@pytest.mark.parametrize("where", ["silent", "never answers"])
+async def test_async_client_gives_up_on_a_tls_server_that_never_answers(
+    tls_endpoint: Endpoint, silent_port: int, ca_file: str, where: str
+) -> None:
+    """No handshake, or no reply after it: unverified by the deadline, outcome timeout."""
+    url = (f"https://localhost:{silent_port}/r/{{e164}}" if where == "silent"
+           else tls_endpoint.url)
+    before = checks("timeout")
+    assert await RoamingCheck(url, 0.2, ca_file).check(HANGS) is Roaming.UNVERIFIED
+    assert checks("timeout") - before == 1
+
+
+def test_a_ca_file_openssl_refuses_is_a_config_error(tmp_path: Path) -> None:
+    """A bundle that looks like PEM but is no certificate stops the server at start-up."""
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nMAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ConfigError, match="CALLSCREEN_ROAMING_CHECK_CA"):
+        RoamingCheck("https://hlr.example/{e164}", 0.1, str(bad))
+
+
+# -- both call paths, whole ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_env(tls_endpoint: Endpoint, ca_file: str) -> dict[str, str]:
+    return {"CALLSCREEN_ORIGIN_PRESET": "BE", "CALLSCREEN_ROAMING_CHECK_URL": tls_endpoint.url,
+            "CALLSCREEN_ROAMING_CHECK_CA": ca_file}
+
+
+def test_fastagi_verifies_a_roamer_over_tls(redis_url: str, tls_env: dict[str, str]) -> None:
+    """The FastAGI server asks over TLS: the roamer connects, roaming-verified."""
+    opening = environment(callerid=ROAMER, extension="0201234567",
+                          args=("inbound", "", "", "international"))
+    with mock.patch.dict(os.environ, tls_env), fastagi(redis_url) as (port, metrics, _):
+        answer = call_fastagi(port, opening).variables
+        verified = metric(metrics, "callscreen_roaming_checks_total", outcome="verified")
+    assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
+    assert verified == 1
+
+
+def test_the_script_verifies_a_roamer_over_tls(redis_url: str,
+                                               tls_env: dict[str, str]) -> None:
+    """The per-call script asks over TLS too."""
+    answer = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
+                        env_extra=tls_env).variables
+    assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
+
+
+def test_the_script_refuses_an_untrusted_certificate(redis_url: str, tls_env: dict[str, str],
+                                                     other_ca_file: str) -> None:
+    """The script with the wrong CA: unverified, the call answered, the error logged."""
+    conv = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
+                      env_extra={**tls_env, "CALLSCREEN_ROAMING_CHECK_CA": other_ca_file})
+    assert (conv.variables["SCREEN_REASON"], conv.variables["SCREEN_STATUS"]) == (
+        "roaming-unverified", "ok")
+    assert ": error (SSLCertVerificationError" in conv.log
