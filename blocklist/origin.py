@@ -15,6 +15,8 @@ Rules, in order (docs/decisions.md, "Origin"), for an INBOUND call only:
 2. not from abroad, or not a home number                 -> nothing more to say
 3. a protected number (112, short codes, helplines)      -> `protected` policy
 4. a number the preset cuts off (DE: 0900, 0137)         -> block
+   a type whose policy is allow                         -> allow (`national-cli-from-abroad`:
+                                                            counted, no exception needed)
 5. registered for use from abroad, or verified `A`       -> allow (`registered-abroad`),
                                                             unless the type has no exceptions
                                                             (IE: fixed numbers)
@@ -330,6 +332,11 @@ def _from_abroad(
     if policy.cut_off and number.startswith(policy.cut_off):
         return OriginDecision(Action.BLOCK, OriginReason.NATIONAL_CLI_FROM_ABROAD,
                               f"origin:preset-{policy.preset}-cut-off", kind)
+    rule = f"origin:{kind.value}={action.value}"
+    if action is Action.ALLOW:
+        # Nothing to except from: the call is only counted as a home number from abroad, and
+        # an exception never names a call the policy lets through anyway (preset off).
+        return OriginDecision(action, OriginReason.NATIONAL_CLI_FROM_ABROAD, rule, kind)
     if kind is not NumberType.FIXED or policy.fixed_exceptions:
         if facts.registered:
             return OriginDecision(Action.ALLOW, OriginReason.REGISTERED_ABROAD,
@@ -337,8 +344,7 @@ def _from_abroad(
         if facts.attestation is Attestation.A:
             return OriginDecision(Action.ALLOW, OriginReason.REGISTERED_ABROAD,
                                   "origin:attestation-A", kind)
-    rule = f"origin:{kind.value}={action.value}"
-    if kind is NumberType.MOBILE and action is not Action.ALLOW:
+    if kind is NumberType.MOBILE:
         if facts.roaming is Roaming.VERIFIED:
             return OriginDecision(Action.ALLOW, OriginReason.ROAMING_VERIFIED,
                                   "origin:roaming", kind)

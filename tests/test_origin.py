@@ -130,6 +130,13 @@ EXCEPTIONS = [
      B, OriginReason.NATIONAL_CLI_FROM_ABROAD),
     ("BE", FIXED, OriginFacts(Origin.INTERNATIONAL, Attestation.C),
      B, OriginReason.NATIONAL_CLI_FROM_ABROAD),
+    # A type the policy allows needs no exception: the call is only named as from abroad.
+    ("off", FIXED, OriginFacts(Origin.INTERNATIONAL, Attestation.A),
+     A, OriginReason.NATIONAL_CLI_FROM_ABROAD),
+    ("off", FIXED, OriginFacts(Origin.INTERNATIONAL, registered=True),
+     A, OriginReason.NATIONAL_CLI_FROM_ABROAD),
+    ("CZ", MOBILE, OriginFacts(Origin.INTERNATIONAL, roaming=Roaming.VERIFIED),
+     A, OriginReason.NATIONAL_CLI_FROM_ABROAD),
     # IE: fixed numbers blocked without exception; its mobiles may still roam.
     ("IE", FIXED, OriginFacts(Origin.INTERNATIONAL, registered=True),
      B, OriginReason.NATIONAL_CLI_FROM_ABROAD),
