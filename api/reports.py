@@ -41,6 +41,8 @@ from blocklist.store.reports import (
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 QUEUE_CURSOR_PATTERN = r"^\d{1,12}(\.\d{1,9})?/\+\d{1,15}$"
 Ctx = Annotated[Context, Depends(get_context)]
+Number = Annotated[str, Path(max_length=64, examples=["+31855550101"],
+                             json_schema_extra={"format": PHONE_NUMBER})]
 
 
 @router.post("", status_code=202, summary="Report a number", response_model=ReportOut,
@@ -95,8 +97,7 @@ def list_reported(
              response_model=ReportTriage,
              responses={422: {"description": "invalid or protected number, bad field"}})
 def promote_reported(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
-                                json_schema_extra={"format": PHONE_NUMBER})],
+    number: Number,
     body: ReportPromotion,
     context: Ctx,
     key: Writer,
@@ -117,8 +118,7 @@ def promote_reported(
              responses={404: {"description": "neither in the queue nor listed by reports"},
                         422: {"description": "invalid or protected number"}})
 def dismiss_reported(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
-                                json_schema_extra={"format": PHONE_NUMBER})],
+    number: Number,
     body: ReportDismissal,
     context: Ctx,
     key: Writer,
@@ -136,8 +136,7 @@ def dismiss_reported(
 
 @router.get("/{number}", summary="How often a number was reported", response_model=ReportOut)
 def read_reports(
-    number: Annotated[str, Path(max_length=64, examples=["+31855550101"],
-                                json_schema_extra={"format": PHONE_NUMBER})],
+    number: Number,
     context: Ctx,
     _key: Reader,
 ) -> ReportOut:

@@ -21,41 +21,25 @@ import argparse
 import asyncio
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, cpu_seconds, list_numbers, redis_benchmark_mget
+from common import cpu_seconds, list_numbers, redis_benchmark_mget
 from fastagi import drive  # the same load as bench/fastagi.py
 
 from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.errors import CallscreenError
-from blocklist.redis_server import free_port
 from blocklist.store.admin import Store
+from tests.ha.load import fastagi_process
 from tests.ha.topology import Topology
 
 
 def calls_per_cpu_second(env: dict[str, str], numbers: list[str], calls: int,
                          rounds: int) -> list[float]:
-    port, metrics_port = free_port(), free_port()
     full = {**os.environ, "CALLSCREEN_LOG_LEVEL": "WARNING", "CALLSCREEN_MAX_CALLS": "100000",
             "CALLSCREEN_LOOKUP_TIMEOUT_MS": "1000", **env}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
-         "--metrics-listen", f"127.0.0.1:{metrics_port}"], env=full, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("fastagi did not start") from None
-                time.sleep(0.05)
+    with fastagi_process(full) as (server, port, _metrics_port):
         asyncio.run(drive(port, numbers, 2000, 50, 1))  # warm-up: one EXEC MSet a call
         figures = []
         for _ in range(rounds):
@@ -63,9 +47,6 @@ def calls_per_cpu_second(env: dict[str, str], numbers: list[str], calls: int,
             asyncio.run(drive(port, numbers, calls, 50, 1))
             figures.append(calls / (cpu_seconds(server.pid) - before))
         return figures
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def seconds_to_first_write(topology: Topology, store: Store) -> tuple[float, int]:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 from blocklist.entries import AppliesTo, Category, Entry
 from blocklist.errors import CallscreenError
@@ -25,18 +27,21 @@ from tests.ha.topology import free_port
 FULL = os.environ.get("CALLSCREEN_HA_FULL") == "1"  # the issue's full scale (tools/check)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @contextmanager
-def fastagi(env: dict[str, str], *, timeout_ms: int = 250) -> Iterator[tuple[int, int]]:
-    """`callscreen fastagi` with `env` added: (its port, its metrics port)."""
+def fastagi_process(
+    env: dict[str, str], stderr: IO[bytes] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    """`callscreen fastagi` of this checkout with the environment `env`, once it accepts
+    connections: (its process, its port, its metrics port); SIGTERMed after the block.
+    RuntimeError when it exits or does not accept within 15 s. bench/ha.py uses it too."""
     port, metrics_port = free_port(), free_port()
-    full_env = {**os.environ, "CALLSCREEN_REGION": "NL", "CALLSCREEN_LOG_LEVEL": "WARNING",
-                "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms), **env}
-    # CALLSCREEN_HA_LOG names a file for the server's log, to see why a kill test failed.
-    with open(os.environ.get("CALLSCREEN_HA_LOG", os.devnull), "ab") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
-             "--metrics-listen", f"127.0.0.1:{metrics_port}"],
-            env=full_env, stderr=stderr)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blocklist.cli", "fastagi", "--listen", f"127.0.0.1:{port}",
+         "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+        env=env, stderr=stderr, cwd=ROOT)
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -46,13 +51,26 @@ def fastagi(env: dict[str, str], *, timeout_ms: int = 250) -> Iterator[tuple[int
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 proc.wait()
-                raise AssertionError("fastagi did not start") from None
+                raise RuntimeError(
+                    f"callscreen fastagi did not start (exit code {proc.returncode})"
+                ) from None
             time.sleep(0.05)
     try:
-        yield port, metrics_port
+        yield proc, port, metrics_port
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+@contextmanager
+def fastagi(env: dict[str, str], *, timeout_ms: int = 250) -> Iterator[tuple[int, int]]:
+    """`callscreen fastagi` with `env` added: (its port, its metrics port)."""
+    full_env = {**os.environ, "CALLSCREEN_REGION": "NL", "CALLSCREEN_LOG_LEVEL": "WARNING",
+                "CALLSCREEN_LOOKUP_TIMEOUT_MS": str(timeout_ms), **env}
+    # CALLSCREEN_HA_LOG names a file for the server's log, to see why a kill test failed.
+    with (open(os.environ.get("CALLSCREEN_HA_LOG", os.devnull), "ab") as stderr,
+          fastagi_process(full_env, stderr) as (_, port, metrics_port)):
+        yield port, metrics_port
 
 
 def metric(metrics_port: int, name: str, **labels: str) -> float:

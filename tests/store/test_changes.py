@@ -68,18 +68,29 @@ def test_delta_dry_run_writes_nothing(store: Store) -> None:
 
 
 class _StopsAfter:
-    """A lease whose check fails after `calls` checks (as if Redis went away midway)."""
+    """A lease whose check fails after `calls` checks (as if Redis went away midway), once
+    what was sent before it has reached Redis."""
 
-    def __init__(self, calls: int) -> None:
+    def __init__(self, store: Store, calls: int) -> None:
+        self.store = store
         self.calls = calls
+        self.before = everything(store)
 
     def check(self) -> None:
         self.calls -= 1
         if self.calls < 0:
-            # Let the sending thread send what was queued: a write that is not one
-            # transaction would be visible now.
-            time.sleep(0.3)
+            self._until_redis_has_some()
             raise StoreError("Redis went away")
+
+    def _until_redis_has_some(self) -> None:
+        """Until Redis holds some of what was sent: commands queued in a transaction (a
+        client in MULTI), or keys changed (a write that is not one transaction). The
+        sending thread may be slow to send (a loaded machine): waited for, not guessed."""
+        deadline = time.monotonic() + 30
+        while not (any(int(c["multi"]) > 0 for c in self.store.redis.client_list())
+                   or everything(self.store) != self.before):
+            assert time.monotonic() < deadline, "nothing sent reached Redis"
+            time.sleep(0.01)
 
 
 def test_a_delta_stopped_midway_writes_none_of_it(
@@ -94,8 +105,8 @@ def test_a_delta_stopped_midway_writes_none_of_it(
     adds.add_all(entry(f"3185{n:07d}", Category.FRAUD) for n in range(1, 400, 2))
     removes = [(f"3185{n:07d}", False) for n in range(0, 400, 4)]
     with pytest.raises(StoreError, match="went away"):
-        apply_delta(store.redis, store.keys, _StopsAfter(3), "acm",  # type: ignore[arg-type]
-                    adds, removes)
+        apply_delta(store.redis, store.keys, _StopsAfter(store, 3),  # type: ignore[arg-type]
+                    "acm", adds, removes)
     assert everything(store) == before
     assert store.redis.ping()
 

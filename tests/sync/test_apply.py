@@ -31,16 +31,22 @@ def listed(key: str) -> Entry:
                  applies_to=AppliesTo.BOTH, source="acm", reference="r")
 
 
-def test_delta_outcome_lists_what_was_removed_not_what_was_asked(
-    store: Store, settings: Settings
-) -> None:
-    """Of two removes, only the key the source had is reported removed; the add is added."""
+def one_listed_and_a_delta(store: Store, settings: Settings) -> ParsedFeed:
+    """The source lists 31855550102; the delta adds 31855550101 and removes 31855550109
+    (which it never listed) and 31855550102."""
     store.add_entries([listed("31855550102")])
-    parsed = delta(settings, [
+    return delta(settings, [
         {"number": "+31855550101", "category": "fraud", "op": "add"},
         {"number": "+31855550109", "category": "fraud", "op": "remove"},
         {"number": "+31855550102", "category": "revoked", "op": "remove"},
     ])
+
+
+def test_delta_outcome_lists_what_was_removed_not_what_was_asked(
+    store: Store, settings: Settings
+) -> None:
+    """Of two removes, only the key the source had is reported removed; the add is added."""
+    parsed = one_listed_and_a_delta(store, settings)
     outcome = guard_and_apply(store, parsed, "acm", max_removal_ratio=0.2)
     assert outcome.removed == [("31855550102", False)]
     assert outcome.added == [("31855550101", False)]
@@ -52,12 +58,7 @@ def test_delta_dry_run_reports_the_same_and_writes_nothing(
     store: Store, settings: Settings
 ) -> None:
     """A dry run of a delta gives the outcome the real run gives, and changes nothing."""
-    store.add_entries([listed("31855550102")])
-    parsed = delta(settings, [
-        {"number": "+31855550101", "category": "fraud", "op": "add"},
-        {"number": "+31855550109", "category": "fraud", "op": "remove"},
-        {"number": "+31855550102", "category": "revoked", "op": "remove"},
-    ])
+    parsed = one_listed_and_a_delta(store, settings)
     before = {k: store.redis.dump(k) for k in store.redis.keys("*")}
     dry = guard_and_apply(store, parsed, "acm", max_removal_ratio=0.2, dry_run=True)
     assert {k: store.redis.dump(k) for k in store.redis.keys("*")} == before
