@@ -49,8 +49,8 @@ class RoamingCheck:
     """Asks the roaming endpoint, within a time budget, with a short cache."""
 
     def __init__(self, url: str, timeout_s: float, ca_file: str | None = None) -> None:
-        """Raises ConfigError for a bad URL, or a CA file OpenSSL can't load (Settings.from_env
-        has checked it is a readable PEM file)."""
+        """Raises ConfigError for a bad URL, or a CA file OpenSSL can't load (the server's
+        start has checked it is a readable PEM file: `blocklist.settings.check_at_start`)."""
         self.endpoint = roaming_endpoint(url)
         self.timeout_s = timeout_s
         try:
