@@ -315,6 +315,31 @@ def test_ask_roaming_refused(closed_port: int) -> None:
     assert "ConnectionRefusedError" in answer.detail
 
 
+def test_ask_roaming_tries_the_next_address_family(endpoint: Endpoint) -> None:
+    """An address of a family this host can't open a socket for (EAFNOSUPPORT, e.g. IPv6
+    turned off) is skipped like a refused one: the next address answers."""
+    unsupported = (250, ("::1", endpoint.port))  # no such family
+    usable = (socket.AF_INET, ("127.0.0.1", endpoint.port))
+    with mock.patch("agi.roaming_blocking._resolve", return_value=[unsupported, usable]):
+        answer = ask_roaming(endpoint.url, ROAMER, 2.0)
+    assert (answer.roaming, answer.outcome) == (Roaming.VERIFIED, "verified")
+
+
+def test_ask_roaming_a_name_without_an_address_is_an_error() -> None:
+    """The resolver answered with no address: an error saying so, not a timeout."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> list[object]:
+        if host == "hlr.invalid" and not kwargs.get("flags"):
+            return []
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    with mock.patch("socket.getaddrinfo", getaddrinfo):
+        answer = ask_roaming("http://hlr.invalid/r/{e164}", ROAMER, 2.0)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
+    assert "hlr.invalid: no address" in answer.detail
+
+
 # -- the bytes (pure) ---------------------------------------------------------------------------
 
 
@@ -324,6 +349,13 @@ def test_ask_roaming_refused(closed_port: int) -> None:
     ("http://hlr.example:8080/r", "GET /r/+31612345678 HTTP/1.0", "hlr.example:8080"),
     ("http://10.0.0.5/r?key=abc", "GET /r/+31612345678?key=abc HTTP/1.0", "10.0.0.5"),
     ("http://[fd00::5]:81/q/{e164}/x", "GET /q/+31612345678/x HTTP/1.0", "[fd00::5]:81"),
+    # {e164} in the query: the path left alone, the + encoded (raw, a server reads a space)
+    ("http://hlr.example/r?msisdn={e164}", "GET /r?msisdn=%2B31612345678 HTTP/1.0",
+     "hlr.example"),
+    ("http://hlr.example/?key=k&n={e164}", "GET /?key=k&n=%2B31612345678 HTTP/1.0",
+     "hlr.example"),
+    ("http://hlr.example/r/{e164}?again={e164}",
+     "GET /r/+31612345678?again=%2B31612345678 HTTP/1.0", "hlr.example"),
 ])
 def test_request_bytes(url: str, request_line: str, host: str) -> None:
     """The URL template makes the request line and Host header; without `{e164}` the number
@@ -334,9 +366,19 @@ def test_request_bytes(url: str, request_line: str, host: str) -> None:
     assert lines[-2:] == ["", ""]
 
 
-@pytest.mark.parametrize("url", ["hlr.example/r", "ftp://hlr.example/{e164}", "http:///r",
-                                 "http://hlr.example:http/r"])
-def test_a_bad_url_is_a_config_error(url: str) -> None:
-    """A URL that is not http(s)://HOST/... is refused by name."""
-    with pytest.raises(ConfigError, match="roaming check URL"):
+@pytest.mark.parametrize(("url", "says"), [
+    ("hlr.example/r", "expected http:// or https://"),
+    ("ftp://hlr.example/{e164}", "expected http:// or https://"),
+    ("http:///r", "expected http:// or https://"),
+    ("http://hlr.example:http/r", "the port is not a port"),
+    ("http://hlr.example:0/r", "port 0 is not a port"),
+    ("https://user:pw@hlr.example/r/{e164}", "user info (user:password@) is not sent"),
+    ("https://hlr.exämple/r/{e164}", "not ASCII"),
+    ("https://hlr.example/rōaming/{e164}", "not ASCII"),
+])
+def test_a_bad_url_is_a_config_error(url: str, says: str) -> None:
+    """A URL that is not http(s)://HOST/..., or one whose request could not be sent as
+    written, is refused by name, saying why."""
+    with pytest.raises(ConfigError, match="roaming check URL") as caught:
         roaming_endpoint(url)
+    assert says in str(caught.value)
