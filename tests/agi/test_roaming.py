@@ -21,6 +21,7 @@ from agi.roaming_blocking import ask_roaming
 from agi.roaming_http import read_reply, request_bytes, roaming_endpoint
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
+from blocklist.redis_server import free_port
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi, metric
 from tests.agi.test_script import CHECKOUT, run_script
@@ -159,6 +160,40 @@ def test_the_endpoint_is_asked_only_when_it_matters(server, endpoint: Endpoint,
     """Only a mobile home number from abroad is checked."""
     ask(server[0], callerid, origin)
     assert callerid not in endpoint.asked
+
+
+def test_an_a_attested_mobile_is_not_checked(server, endpoint: Endpoint,
+                                             redis_url: str) -> None:
+    """An `A` attestation counts as registered: neither call path asks the endpoint (one
+    predicate, `Screener.roaming_may_matter`), and the call is allowed."""
+    fastagi_caller, script_caller = "+31612345609", "+31612345610"
+    opening = environment(callerid=fastagi_caller, extension="0201234567",
+                          args=("inbound", "", "", "international", "A"))
+    answer = call_fastagi(server[0], opening).variables
+    conv = run_script(("inbound", "", "", "international", "A"), redis_url,
+                      callerid=script_caller, timeout_ms=300,
+                      env_extra={"CALLSCREEN_ORIGIN_PRESET": "BE",
+                                 "CALLSCREEN_ROAMING_CHECK_URL": endpoint.url})
+    for said in (answer, conv.variables):
+        assert (said["SCREEN_ACTION"], said["SCREEN_STATUS"]) == ("allow", "ok")
+    assert fastagi_caller not in endpoint.asked
+    assert script_caller not in endpoint.asked
+
+
+def test_a_failed_store_answers_without_waiting_for_the_roaming_check() -> None:
+    """The store's round trip failed (the call fails open): the answer goes at once, while
+    the roaming check is still out (its endpoint hangs, the budget is long), not when the
+    check ends."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    with Endpoint() as hanging:
+        env = {"CALLSCREEN_ORIGIN_PRESET": "BE", "CALLSCREEN_ROAMING_CHECK_URL": hanging.url}
+        with mock.patch.dict(os.environ, env), \
+                fastagi(dead_redis, timeout_ms=10_000) as (port, metrics, _):
+            answer = ask(port, HANGS)
+            assert (answer["SCREEN_ACTION"], answer["SCREEN_STATUS"]) == ("allow", "degraded")
+            assert answer["SCREEN_REASON"] == "store-unavailable"
+            # the check (asked beside the store) had not ended when the call was answered
+            assert metric(metrics, "callscreen_roaming_checks_total") == 0
 
 
 @pytest.mark.parametrize(("reply", "roaming"), [
