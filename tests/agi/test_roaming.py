@@ -5,6 +5,7 @@ the number unverified and the call answered."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import ssl
@@ -17,6 +18,7 @@ from unittest import mock
 
 import pytest
 
+from agi.roaming import RoamingCheck
 from agi.roaming_blocking import ask_roaming
 from agi.roaming_http import read_reply, request_bytes, roaming_endpoint
 from blocklist.errors import ConfigError
@@ -373,6 +375,48 @@ def test_ask_roaming_a_name_without_an_address_is_an_error() -> None:
         answer = ask_roaming("http://hlr.invalid/r/{e164}", ROAMER, 2.0)
     assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
     assert "hlr.invalid: no address" in answer.detail
+
+
+# -- the asyncio client's name resolution -------------------------------------------------------
+
+
+async def test_the_server_resolves_the_endpoint_once(endpoint: Endpoint) -> None:
+    """A host name is resolved once and its address reused (RESOLVED_S), not per check."""
+    loop = asyncio.get_running_loop()
+    lookups: list[object] = []
+    real = loop.getaddrinfo
+
+    async def counted(host: object, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    check = RoamingCheck(endpoint.url.replace("127.0.0.1", "localhost"), 2.0)
+    with mock.patch.object(loop, "getaddrinfo", counted):
+        assert await check.check(ROAMER) is Roaming.VERIFIED
+        assert await check.check(AT_HOME) is Roaming.NOT_ROAMING  # not cached: asked again
+    assert lookups.count("localhost") == 1
+
+
+async def test_a_hanging_resolver_holds_one_lookup_not_one_per_check(endpoint: Endpoint) -> None:
+    """During a DNS outage (a lookup that never returns) the checks time out, unverified, and
+    share the one lookup in flight: stuck lookups don't pile up, one per check."""
+    loop = asyncio.get_running_loop()
+    lookups: list[object] = []
+    release = asyncio.Event()
+
+    async def hanging(host: object, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        await release.wait()
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    check = RoamingCheck(endpoint.url.replace("127.0.0.1", "hlr.invalid"), 0.05)
+    with mock.patch.object(loop, "getaddrinfo", hanging):
+        answers = await asyncio.gather(*(check.check(f"+3161234570{n}") for n in range(5)))
+        assert answers == [Roaming.UNVERIFIED] * 5
+        assert lookups == ["hlr.invalid"]
+        release.set()
+        assert await check.check("+31612345710") is Roaming.UNVERIFIED  # that lookup answers it
+    assert lookups == ["hlr.invalid"]
 
 
 # -- the bytes (pure) ---------------------------------------------------------------------------
