@@ -39,7 +39,7 @@ from agi.roaming import RoamingCheck
 from blocklist import metrics
 from blocklist.entries import Action, Direction
 from blocklist.errors import StoreError, StoreTimeoutError
-from blocklist.origin import Roaming, needs_roaming_check
+from blocklist.origin import Roaming
 from blocklist.policy import Decision, Reason
 from blocklist.redaction import number_for_log
 from blocklist.screening import Screener, Screening
@@ -93,8 +93,12 @@ class Pending:
         self.roaming = roaming
 
     def ready(self) -> bool:
-        """True once every answer the call waits for is in."""
-        return self.replies.done() and (self.roaming is None or self.roaming.done())
+        """True once every answer the call waits for is in; a failed store round trip is
+        enough (the call fails open, the roaming answer would change nothing)."""
+        if not self.replies.done():
+            return False
+        failed = self.replies.cancelled() or self.replies.exception() is not None
+        return failed or self.roaming is None or self.roaming.done()
 
 
 class CallHandler:
@@ -142,10 +146,8 @@ class CallHandler:
                 return self._concluded(request.direction, screening, started, [])
             replies = self.store.submit(screening.commands, self.settings.lookup_timeout_s)
             roaming = None
-            if self.roaming is not None and screening.reading.e164 is not None and (
-                needs_roaming_check(screening.reading, screening.origin,
-                                    self.settings.home_countries, self.settings.origin_policy)
-            ):
+            if self.roaming is not None and self.screener.roaming_may_matter(screening):
+                assert screening.reading.e164 is not None
                 # Asked beside the store, within the same budget: no added wait past it.
                 roaming = self.roaming.check(screening.reading.e164)
         except Exception:  # never let one call take the server down: fail open

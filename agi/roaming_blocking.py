@@ -12,8 +12,13 @@ what is left of `CALLSCREEN_LOOKUP_TIMEOUT_MS`: both together never take longer.
 Plain `socket`: `ssl` is imported only for an https URL, and this module only for a call that
 needs the check, so the script's other calls start no slower. A new process per call has no
 cache: each such call asks. Over https the certificate and host name are verified against
-`CALLSCREEN_ROAMING_CHECK_CA` or the system's trust store (loading the system's store takes a
-few milliseconds of the budget; a CA bundle of the operator's own is faster).
+`CALLSCREEN_ROAMING_CHECK_CA` or the system's trust store. The TLS context is built first,
+before the name is resolved, and its cost counted against the budget: a call with no time
+left after it gives up before connecting. What can't be interrupted is that load itself
+(importing `ssl` and reading the trust store: tens of milliseconds for the system's, a
+fraction of that for a CA bundle of the operator's own), so a call may overrun its budget by
+that much. A CA file that can't be read (the per-call script does not check it on each call)
+is an `error`: the number `roaming-unverified`, the call screened as usual.
 """
 
 from __future__ import annotations
@@ -66,10 +71,21 @@ def _left(deadline: float) -> float:
 
 def _ask(url: str, e164: str, deadline: float, ca_file: str | None) -> Roaming:
     endpoint = roaming_endpoint(url)
+    context = None
+    if endpoint.tls:
+        # First, and counted: importing ssl and loading the trust store (tens of ms for the
+        # system's) can't be interrupted, so a call late after it gives up before connecting.
+        import ssl  # only for https: the script's other calls never load it
+
+        context = ssl.create_default_context(cafile=ca_file)
     _left(deadline)
     error: OSError = TimeoutError("no answer within the call's budget")
     for family, address in _resolve(endpoint.host, endpoint.port, deadline):
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:  # e.g. no IPv6 here: the next address may do
+            error = exc
+            continue
         try:
             sock.settimeout(_left(deadline))
             sock.connect(address)
@@ -81,10 +97,7 @@ def _ask(url: str, e164: str, deadline: float, ca_file: str | None) -> Roaming:
     else:
         raise error
     try:
-        if endpoint.tls:
-            import ssl  # only for https: the script's other calls never load it
-
-            context = ssl.create_default_context(cafile=ca_file)
+        if context is not None:
             sock.settimeout(_left(deadline))  # the handshake, whole, within it
             sock = context.wrap_socket(sock, server_hostname=endpoint.host)
         sock.settimeout(_left(deadline))
@@ -103,7 +116,8 @@ def _ask(url: str, e164: str, deadline: float, ca_file: str | None) -> Roaming:
 
 def _resolve(host: str, port: int, deadline: float) -> list[Address]:
     """The addresses of `host`: an IP literal at once; a name in a thread of its own, waited
-    for until the deadline (getaddrinfo itself has no timeout)."""
+    for until the deadline (getaddrinfo itself has no timeout). Raises OSError for a name
+    with no address (not a timeout: the resolver answered)."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_NUMERICHOST)
@@ -132,4 +146,6 @@ def _resolve(host: str, port: int, deadline: float) -> list[Address]:
     result = results[0]
     if isinstance(result, OSError):
         raise result
+    if not result:
+        raise OSError(f"{host}: no address")
     return result

@@ -24,7 +24,8 @@ MAX_REPLY_BYTES = 16 * 1024  # a reply longer than this is cut, and then unreada
 
 @value
 class RoamingEndpoint:
-    """Where the roaming endpoint is: `path` holds `{e164}` (and the URL's query, if any)."""
+    """Where the roaming endpoint is: `path` holds `{e164}` (in its path, or in the URL's
+    query, which it keeps after a `?`)."""
 
     host: str
     port: int
@@ -33,18 +34,27 @@ class RoamingEndpoint:
 
 
 def roaming_endpoint(url: str) -> RoamingEndpoint:
-    """The endpoint of `CALLSCREEN_ROAMING_CHECK_URL`; without `{e164}` in its path the number
-    is appended as the last path segment. Raises ConfigError naming a URL that is not
-    http:// or https://HOST/..."""
+    """The endpoint of `CALLSCREEN_ROAMING_CHECK_URL`; with `{e164}` in neither its path nor
+    its query the number is appended as the last path segment. Raises ConfigError naming what
+    is wrong: not http:// or https://HOST/..., a port that is not one (0 included), a
+    `user:password@` (never sent: no Authorization header), or anything not ASCII."""
+    if not url.isascii():
+        raise ConfigError(f"roaming check URL {url!r}: not ASCII (percent-encode the path,"
+                          " write the host name in its xn-- form)")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"roaming check URL {url!r}: expected http:// or https://HOST/...")
+    if "@" in parts.netloc:
+        raise ConfigError(f"roaming check URL {url!r}: user info (user:password@) is not"
+                          " sent; the endpoint must answer without it")
     try:
         port = parts.port
     except ValueError:
         raise ConfigError(f"roaming check URL {url!r}: the port is not a port") from None
+    if port == 0:
+        raise ConfigError(f"roaming check URL {url!r}: port 0 is not a port")
     path = parts.path or "/"
-    if "{e164}" not in path:
+    if "{e164}" not in path and "{e164}" not in parts.query:
         path = path.rstrip("/") + "/{e164}"
     if parts.query:
         path += "?" + parts.query
@@ -53,14 +63,17 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
 
 
 def request_bytes(endpoint: RoamingEndpoint, e164: str) -> bytes:
-    """The GET for one number (`+` kept, anything else path-quoted)."""
-    path = endpoint.path.replace("{e164}", quote(e164, safe="+"))
+    """The GET for one number: in the path `+` kept, in the query `%2B` (a server reads a raw
+    `+` there as a space); anything else quoted."""
+    path, question, query = endpoint.path.partition("?")
+    path = path.replace("{e164}", quote(e164, safe="+"))
+    query = query.replace("{e164}", quote(e164, safe=""))
     host = endpoint.host if ":" not in endpoint.host else f"[{endpoint.host}]"
     default = 443 if endpoint.tls else 80
     if endpoint.port != default:
         host += f":{endpoint.port}"
     return (
-        f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n"
+        f"GET {path}{question}{query} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n"
         "User-Agent: callscreen\r\n\r\n"
     ).encode("ascii")
 

@@ -17,7 +17,7 @@ import signal
 import sys
 import tempfile
 
-from blocklist.settings import Settings
+from blocklist.settings import Settings, check_at_start
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ async def serve_async(
 
     if settings.redis_url is None:
         raise ValueError("serve_async needs settings.redis_url")
+    check_at_start(settings)  # a CA file that can't be read stops the start, said plainly
     store, where = await read_store(settings, [("SCRIPT", "LOAD", SCREENING_SCRIPT)])
     # Activity counts go out on a connection of their own, so a flush never sits in line
     # before a call's lookup; it writes, so it is the primary's.

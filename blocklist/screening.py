@@ -119,15 +119,22 @@ class Screener:
             day_number(today) if today else int(time.time() // 86400),  # UTC days
         )
 
-    def _roaming_matters(self, screening: Screening, lookup: Lookup) -> bool:
-        """True when a roaming answer could change the call: a mobile home number from
-        abroad (`needs_roaming_check`) that is neither registered nor attested `A`."""
+    def roaming_may_matter(self, screening: Screening) -> bool:
+        """True when a roaming answer could change the call, before the store has said
+        whether the number is registered: an inbound mobile home number from abroad
+        (`needs_roaming_check`) not attested `A`. The FastAGI server asks the endpoint beside
+        the store for these; the per-call script after it (`_roaming_matters`)."""
         return (
             screening.direction is Direction.INBOUND and screening.reading.e164 is not None
-            and not lookup.registered_abroad and screening.attestation is not Attestation.A
+            and screening.attestation is not Attestation.A
             and needs_roaming_check(screening.reading, screening.origin,
                                     self.settings.home_countries, self.settings.origin_policy)
         )
+
+    def _roaming_matters(self, screening: Screening, lookup: Lookup) -> bool:
+        """True when a roaming answer could change the call: `roaming_may_matter`, and the
+        store did not say the number is registered abroad."""
+        return not lookup.registered_abroad and self.roaming_may_matter(screening)
 
     def _decide(self, screening: Screening, lookup: Lookup, roaming: Roaming) -> Decision:
         language = choose_language(

@@ -37,10 +37,10 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
-# CALLSCREEN_ROAMING_CHECK_URL: http(s)://, optional user info, a host name or [IPv6], an
-# optional port, then path, query or nothing.
+# CALLSCREEN_ROAMING_CHECK_URL: http(s)://, user info (refused, by name), a host name or
+# [IPv6], an optional port, then path, query or nothing.
 ROAMING_URL = re.compile(
-    r"(?i)https?://(?:[^/?#@\s]*@)?(?:\[[0-9a-f:.]+\]|[^/?#@:\[\]\s]+)(?::(?P<port>\d{1,5}))?"
+    r"(?i)https?://(?P<userinfo>[^/?#@\s]*@)?(?:\[[0-9a-f:.]+\]|[^/?#@:\[\]\s]+)(?::(?P<port>\d{1,5}))?"
     r"(?:[/?#]\S*)?"
 )
 
@@ -410,27 +410,19 @@ class Settings:
             except ConfigError as exc:
                 raise ConfigError(f"{name}={raw!r}: {exc}") from None
         roaming_url = get("ROAMING_CHECK_URL")
-        # A regular expression, not urllib.parse: the per-call script reads its settings on
-        # every call, and agi.roaming_http parses the URL only for a call that is checked.
-        url_parts = ROAMING_URL.fullmatch(roaming_url) if roaming_url is not None else None
-        if roaming_url is not None and (
-            url_parts is None or int(url_parts["port"] or 0) > 65535
-        ):
-            raise ConfigError(
-                f"CALLSCREEN_ROAMING_CHECK_URL={roaming_url!r}: expected http:// or"
-                " https://HOST[:PORT]/..., e.g. http://hlr.example/roaming/{e164}"
-            )
+        if roaming_url is not None:
+            _check_roaming_url(roaming_url)
         roaming_ca = get("ROAMING_CHECK_CA")
-        if roaming_ca is not None:
-            if roaming_url is None or not roaming_url.lower().startswith("https://"):
-                raise ConfigError(
-                    f"CALLSCREEN_ROAMING_CHECK_CA={roaming_ca!r}: only for an https://"
-                    f" CALLSCREEN_ROAMING_CHECK_URL (it is {roaming_url!r})"
-                )
-            try:
-                check_pem_certificates(roaming_ca)
-            except ConfigError as exc:
-                raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_CA={roaming_ca!r}: {exc}") from None
+        if roaming_ca is not None and (
+            roaming_url is None or not roaming_url.lower().startswith("https://")
+        ):
+            # Only this here: the file itself is read where a long-lived process starts
+            # (`check_at_start`), not on each call of the per-call script, where a CA file
+            # that can't be read makes only the roaming check fail, not the call.
+            raise ConfigError(
+                f"CALLSCREEN_ROAMING_CHECK_CA={roaming_ca!r}: only for an https://"
+                f" CALLSCREEN_ROAMING_CHECK_URL (it is {roaming_url!r})"
+            )
         return cls(
             redis_url=redis_url,
             region=region,
@@ -475,6 +467,39 @@ class Settings:
             feed_allowed_hosts=_host_names(get("FEED_ALLOWED_HOSTS")),
             trusted_proxies=_networks(get("TRUSTED_PROXIES")),
         )
+
+
+def _check_roaming_url(url: str) -> None:
+    """CALLSCREEN_ROAMING_CHECK_URL, checked with a regular expression, not urllib.parse: the
+    per-call script reads its settings on every call, and agi.roaming_http parses the URL only
+    for a call that is checked (and refuses the same URLs). Raises ConfigError naming what is
+    wrong."""
+    parts = ROAMING_URL.fullmatch(url)
+    problem = None
+    if parts is None or int(parts["port"] or 1) > 65535:
+        problem = ("expected http:// or https://HOST[:PORT]/...,"
+                   " e.g. http://hlr.example/roaming/{e164}")
+    elif not url.isascii():
+        problem = "not ASCII (percent-encode the path, write the host name in its xn-- form)"
+    elif parts["userinfo"]:
+        problem = "user info (user:password@) is not sent; the endpoint must answer without it"
+    elif parts["port"] is not None and int(parts["port"]) == 0:
+        problem = "port 0 is not a port"
+    if problem is not None:
+        raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_URL={url!r}: {problem}")
+
+
+def check_at_start(settings: Settings) -> None:
+    """The checks too slow, or too fatal, for each call of the per-call script, made where a
+    long-lived process starts (the FastAGI server, `callscreen run`): the roaming check's CA
+    bundle is a readable PEM file. Raises ConfigError naming the variable, the file and what
+    is wrong."""
+    ca = settings.roaming_check_ca
+    if ca is not None:
+        try:
+            check_pem_certificates(ca)
+        except ConfigError as exc:
+            raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_CA={ca!r}: {exc}") from None
 
 
 def _without_password(url: str) -> str:
@@ -528,8 +553,8 @@ def _networks(raw: str | None) -> tuple[IPv4Network | IPv6Network, ...]:
 def check_pem_certificates(path: str) -> None:
     """`path` is a readable file of PEM certificates (a CA bundle): at least one
     `-----BEGIN CERTIFICATE-----` block, each of base64 that decodes to DER. Raises
-    ConfigError saying what is wrong. Checked without `ssl` (the per-call script reads its
-    settings on every call); whether OpenSSL accepts each certificate shows when it loads."""
+    ConfigError saying what is wrong. Checked without `ssl`, at a long-lived process's start
+    (`check_at_start`); whether OpenSSL accepts each certificate shows when it loads."""
     import binascii
 
     try:

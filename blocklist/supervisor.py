@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 
 from blocklist.redis_server import RedisServer
-from blocklist.settings import Settings
+from blocklist.settings import Settings, check_at_start
 
 log = logging.getLogger("callscreen.run")
 
@@ -44,6 +44,7 @@ class Child:
 
 
 def run(settings: Settings, *, with_api: bool = True) -> int:
+    check_at_start(settings)  # before anything starts: a bad CA file is said once, not looped
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = dict(os.environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,7 +11,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from agi.runner import serve_async
+from blocklist.errors import ConfigError
 from blocklist.redis_server import free_port
+from blocklist.settings import Settings
+from blocklist.supervisor import run
 from tests.agi.asterisk_peer import call_fastagi, environment
 
 
@@ -41,9 +48,11 @@ def wait_up(proc: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
             time.sleep(0.1)
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(data_dir: Path, *args: str,
+        env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLSCREEN_")}
     env["CALLSCREEN_DATA_DIR"] = str(data_dir)
+    env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "blocklist.cli", *args], env=env,
                           capture_output=True, text=True, timeout=30)
 
@@ -107,3 +116,26 @@ def test_run_restarts_a_part_that_dies(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+
+
+def test_a_roaming_ca_that_cannot_be_read_stops_the_start(tmp_path: Path) -> None:
+    """Reading the settings takes the CA's path only (each call of the per-call script reads
+    them); `callscreen run` and the FastAGI server read the file as they start, and refuse to
+    start, naming it, before anything runs (no embedded Redis)."""
+    missing = tmp_path / "rotated-away.pem"
+    env = {"CALLSCREEN_DATA_DIR": str(tmp_path / "data"),
+           "CALLSCREEN_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+           "CALLSCREEN_ROAMING_CHECK_URL": "https://hlr.example/roaming/{e164}",
+           "CALLSCREEN_ROAMING_CHECK_CA": str(missing)}
+    settings = Settings.from_env(env)
+    says = f"CALLSCREEN_ROAMING_CHECK_CA={str(missing)!r}: can't read it"
+    with pytest.raises(ConfigError, match=says):
+        asyncio.run(serve_async(settings))
+    embedded = Settings.from_env({k: v for k, v in env.items() if k != "CALLSCREEN_REDIS_URL"})
+    with pytest.raises(ConfigError, match=says):
+        run(embedded)
+    assert not (tmp_path / "data").exists()
+    for command in ("run", "fastagi"):
+        result = cli(tmp_path / "data", command, env_extra=env)
+        assert result.returncode == 1
+        assert says in result.stderr

@@ -11,7 +11,7 @@ import pytest
 from blocklist.entries import Action, Category, Direction
 from blocklist.errors import ConfigError
 from blocklist.origin import PRESETS
-from blocklist.settings import EmbeddedRedis, Listen, SentinelLocation, Settings
+from blocklist.settings import EmbeddedRedis, Listen, SentinelLocation, Settings, check_at_start
 from blocklist.values import replace
 
 
@@ -121,6 +121,13 @@ def test_good_values(name: str, raw: str, field: str, expected: object) -> None:
     ("ROAMING_CHECK_URL", "http://hlr.example:http/r", "expected http:// or https://"),
     ("ROAMING_CHECK_URL", "http://hlr.example:70000/r", "expected http:// or https://"),
     ("ROAMING_CHECK_URL", "https://hlr example/r", "expected http:// or https://"),
+    ("ROAMING_CHECK_URL", "https://hlr.exämple/r/{e164}", "not ASCII"),
+    ("ROAMING_CHECK_URL", "https://hlr.example/rōaming/{e164}", "not ASCII"),
+    ("ROAMING_CHECK_URL", "https://hlr.example/r?who={e164}&n=é", "not ASCII"),
+    ("ROAMING_CHECK_URL", "https://user:pw@hlr.example/r", "user info (user:password@)"),
+    ("ROAMING_CHECK_URL", "http://token@hlr.example/r", "user info (user:password@)"),
+    ("ROAMING_CHECK_URL", "http://hlr.example:0/r", "port 0 is not a port"),
+    ("ROAMING_CHECK_URL", "http://[fd00::5]:00/r", "port 0 is not a port"),
     ("TRUSTED_PROXIES", "proxy.example", "'proxy.example' is not an IP address or network"),
     ("TRUSTED_PROXIES", "10.0.0", "'10.0.0' is not an IP address"),
     ("TRUSTED_PROXIES", "10.0.0.5, 300.1.1.1", "'300.1.1.1' is not an IP address"),
@@ -152,10 +159,11 @@ def test_a_roaming_ca_bundle_is_taken(tmp_path: Path) -> None:
     settings = Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
                                   "CALLSCREEN_ROAMING_CHECK_CA": str(bundle)})
     assert settings.roaming_check_ca == str(bundle)
+    check_at_start(settings)  # no error
     assert Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL}).roaming_check_ca is None
 
 
-@pytest.mark.parametrize(("content", "says"), [
+BAD_CA_FILES = [
     (None, "can't read it: No such file or directory"),
     ("directory", "can't read it: Is a directory"),
     ("just some text\n", "not a PEM file: no -----BEGIN CERTIFICATE-----"),
@@ -163,19 +171,41 @@ def test_a_roaming_ca_bundle_is_taken(tmp_path: Path) -> None:
     ("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
      "certificate 1 is not PEM"),
     ("-----BEGIN CERTIFICATE-----\nMAAA\n", "certificate 1 is not PEM"),  # no END
-])
-def test_a_bad_roaming_ca_is_refused(tmp_path: Path, content: str | None, says: str) -> None:
-    """Missing, unreadable or not PEM: a ConfigError naming the variable and the file."""
+]
+
+
+def bad_ca_file(tmp_path: Path, content: str | None) -> Path:
     path = tmp_path / "ca.pem"
     if content == "directory":
         path.mkdir()
     elif content is not None:
         path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize(("content", "says"), BAD_CA_FILES)
+def test_a_bad_roaming_ca_is_refused_at_start(tmp_path: Path, content: str | None,
+                                              says: str) -> None:
+    """Missing, unreadable or not PEM: where a long-lived process starts, a ConfigError
+    naming the variable and the file."""
+    path = bad_ca_file(tmp_path, content)
+    settings = Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
+                                  "CALLSCREEN_ROAMING_CHECK_CA": str(path)})
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
-                           "CALLSCREEN_ROAMING_CHECK_CA": str(path)})
+        check_at_start(settings)
     assert f"CALLSCREEN_ROAMING_CHECK_CA={str(path)!r}" in str(caught.value)
     assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(("content", "says"), BAD_CA_FILES)
+def test_reading_settings_does_not_read_the_ca(tmp_path: Path, content: str | None,
+                                               says: str) -> None:
+    """Settings.from_env (each call of the per-call script) only takes the path: a CA file
+    rotated away or unreadable must not turn every call into an internal error."""
+    path = bad_ca_file(tmp_path, content)
+    settings = Settings.from_env({"CALLSCREEN_ROAMING_CHECK_URL": HTTPS_URL,
+                                  "CALLSCREEN_ROAMING_CHECK_CA": str(path)})
+    assert settings.roaming_check_ca == str(path), says
 
 
 @pytest.mark.parametrize("url", [None, "http://hlr.example/roaming/{e164}"])

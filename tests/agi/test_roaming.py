@@ -5,6 +5,7 @@ the number unverified and the call answered."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import ssl
@@ -17,10 +18,12 @@ from unittest import mock
 
 import pytest
 
+from agi.roaming import RoamingCheck
 from agi.roaming_blocking import ask_roaming
 from agi.roaming_http import read_reply, request_bytes, roaming_endpoint
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
+from blocklist.redis_server import free_port
 from tests.agi.asterisk_peer import call_fastagi, environment
 from tests.agi.test_fastagi import fastagi, metric
 from tests.agi.test_script import CHECKOUT, run_script
@@ -159,6 +162,40 @@ def test_the_endpoint_is_asked_only_when_it_matters(server, endpoint: Endpoint,
     """Only a mobile home number from abroad is checked."""
     ask(server[0], callerid, origin)
     assert callerid not in endpoint.asked
+
+
+def test_an_a_attested_mobile_is_not_checked(server, endpoint: Endpoint,
+                                             redis_url: str) -> None:
+    """An `A` attestation counts as registered: neither call path asks the endpoint (one
+    predicate, `Screener.roaming_may_matter`), and the call is allowed."""
+    fastagi_caller, script_caller = "+31612345609", "+31612345610"
+    opening = environment(callerid=fastagi_caller, extension="0201234567",
+                          args=("inbound", "", "", "international", "A"))
+    answer = call_fastagi(server[0], opening).variables
+    conv = run_script(("inbound", "", "", "international", "A"), redis_url,
+                      callerid=script_caller, timeout_ms=300,
+                      env_extra={"CALLSCREEN_ORIGIN_PRESET": "BE",
+                                 "CALLSCREEN_ROAMING_CHECK_URL": endpoint.url})
+    for said in (answer, conv.variables):
+        assert (said["SCREEN_ACTION"], said["SCREEN_STATUS"]) == ("allow", "ok")
+    assert fastagi_caller not in endpoint.asked
+    assert script_caller not in endpoint.asked
+
+
+def test_a_failed_store_answers_without_waiting_for_the_roaming_check() -> None:
+    """The store's round trip failed (the call fails open): the answer goes at once, while
+    the roaming check is still out (its endpoint hangs, the budget is long), not when the
+    check ends."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    with Endpoint() as hanging:
+        env = {"CALLSCREEN_ORIGIN_PRESET": "BE", "CALLSCREEN_ROAMING_CHECK_URL": hanging.url}
+        with mock.patch.dict(os.environ, env), \
+                fastagi(dead_redis, timeout_ms=10_000) as (port, metrics, _):
+            answer = ask(port, HANGS)
+            assert (answer["SCREEN_ACTION"], answer["SCREEN_STATUS"]) == ("allow", "degraded")
+            assert answer["SCREEN_REASON"] == "store-unavailable"
+            # the check (asked beside the store) had not ended when the call was answered
+            assert metric(metrics, "callscreen_roaming_checks_total") == 0
 
 
 @pytest.mark.parametrize(("reply", "roaming"), [
@@ -315,6 +352,73 @@ def test_ask_roaming_refused(closed_port: int) -> None:
     assert "ConnectionRefusedError" in answer.detail
 
 
+def test_ask_roaming_tries_the_next_address_family(endpoint: Endpoint) -> None:
+    """An address of a family this host can't open a socket for (EAFNOSUPPORT, e.g. IPv6
+    turned off) is skipped like a refused one: the next address answers."""
+    unsupported = (250, ("::1", endpoint.port))  # no such family
+    usable = (socket.AF_INET, ("127.0.0.1", endpoint.port))
+    with mock.patch("agi.roaming_blocking._resolve", return_value=[unsupported, usable]):
+        answer = ask_roaming(endpoint.url, ROAMER, 2.0)
+    assert (answer.roaming, answer.outcome) == (Roaming.VERIFIED, "verified")
+
+
+def test_ask_roaming_a_name_without_an_address_is_an_error() -> None:
+    """The resolver answered with no address: an error saying so, not a timeout."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> list[object]:
+        if host == "hlr.invalid" and not kwargs.get("flags"):
+            return []
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    with mock.patch("socket.getaddrinfo", getaddrinfo):
+        answer = ask_roaming("http://hlr.invalid/r/{e164}", ROAMER, 2.0)
+    assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
+    assert "hlr.invalid: no address" in answer.detail
+
+
+# -- the asyncio client's name resolution -------------------------------------------------------
+
+
+async def test_the_server_resolves_the_endpoint_once(endpoint: Endpoint) -> None:
+    """A host name is resolved once and its address reused (RESOLVED_S), not per check."""
+    loop = asyncio.get_running_loop()
+    lookups: list[object] = []
+    real = loop.getaddrinfo
+
+    async def counted(host: object, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        return await real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    check = RoamingCheck(endpoint.url.replace("127.0.0.1", "localhost"), 2.0)
+    with mock.patch.object(loop, "getaddrinfo", counted):
+        assert await check.check(ROAMER) is Roaming.VERIFIED
+        assert await check.check(AT_HOME) is Roaming.NOT_ROAMING  # not cached: asked again
+    assert lookups.count("localhost") == 1
+
+
+async def test_a_hanging_resolver_holds_one_lookup_not_one_per_check(endpoint: Endpoint) -> None:
+    """During a DNS outage (a lookup that never returns) the checks time out, unverified, and
+    share the one lookup in flight: stuck lookups don't pile up, one per check."""
+    loop = asyncio.get_running_loop()
+    lookups: list[object] = []
+    release = asyncio.Event()
+
+    async def hanging(host: object, *args: object, **kwargs: object) -> object:
+        lookups.append(host)
+        await release.wait()
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    check = RoamingCheck(endpoint.url.replace("127.0.0.1", "hlr.invalid"), 0.05)
+    with mock.patch.object(loop, "getaddrinfo", hanging):
+        answers = await asyncio.gather(*(check.check(f"+3161234570{n}") for n in range(5)))
+        assert answers == [Roaming.UNVERIFIED] * 5
+        assert lookups == ["hlr.invalid"]
+        release.set()
+        assert await check.check("+31612345710") is Roaming.UNVERIFIED  # that lookup answers it
+    assert lookups == ["hlr.invalid"]
+
+
 # -- the bytes (pure) ---------------------------------------------------------------------------
 
 
@@ -324,6 +428,13 @@ def test_ask_roaming_refused(closed_port: int) -> None:
     ("http://hlr.example:8080/r", "GET /r/+31612345678 HTTP/1.0", "hlr.example:8080"),
     ("http://10.0.0.5/r?key=abc", "GET /r/+31612345678?key=abc HTTP/1.0", "10.0.0.5"),
     ("http://[fd00::5]:81/q/{e164}/x", "GET /q/+31612345678/x HTTP/1.0", "[fd00::5]:81"),
+    # {e164} in the query: the path left alone, the + encoded (raw, a server reads a space)
+    ("http://hlr.example/r?msisdn={e164}", "GET /r?msisdn=%2B31612345678 HTTP/1.0",
+     "hlr.example"),
+    ("http://hlr.example/?key=k&n={e164}", "GET /?key=k&n=%2B31612345678 HTTP/1.0",
+     "hlr.example"),
+    ("http://hlr.example/r/{e164}?again={e164}",
+     "GET /r/+31612345678?again=%2B31612345678 HTTP/1.0", "hlr.example"),
 ])
 def test_request_bytes(url: str, request_line: str, host: str) -> None:
     """The URL template makes the request line and Host header; without `{e164}` the number
@@ -334,9 +445,19 @@ def test_request_bytes(url: str, request_line: str, host: str) -> None:
     assert lines[-2:] == ["", ""]
 
 
-@pytest.mark.parametrize("url", ["hlr.example/r", "ftp://hlr.example/{e164}", "http:///r",
-                                 "http://hlr.example:http/r"])
-def test_a_bad_url_is_a_config_error(url: str) -> None:
-    """A URL that is not http(s)://HOST/... is refused by name."""
-    with pytest.raises(ConfigError, match="roaming check URL"):
+@pytest.mark.parametrize(("url", "says"), [
+    ("hlr.example/r", "expected http:// or https://"),
+    ("ftp://hlr.example/{e164}", "expected http:// or https://"),
+    ("http:///r", "expected http:// or https://"),
+    ("http://hlr.example:http/r", "the port is not a port"),
+    ("http://hlr.example:0/r", "port 0 is not a port"),
+    ("https://user:pw@hlr.example/r/{e164}", "user info (user:password@) is not sent"),
+    ("https://hlr.exämple/r/{e164}", "not ASCII"),
+    ("https://hlr.example/rōaming/{e164}", "not ASCII"),
+])
+def test_a_bad_url_is_a_config_error(url: str, says: str) -> None:
+    """A URL that is not http(s)://HOST/..., or one whose request could not be sent as
+    written, is refused by name, saying why."""
+    with pytest.raises(ConfigError, match="roaming check URL") as caught:
         roaming_endpoint(url)
+    assert says in str(caught.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
@@ -193,3 +194,47 @@ def test_the_script_refuses_an_untrusted_certificate(redis_url: str, tls_env: di
     assert (conv.variables["SCREEN_REASON"], conv.variables["SCREEN_STATUS"]) == (
         "roaming-unverified", "ok")
     assert ": error (SSLCertVerificationError" in conv.log
+
+
+@pytest.mark.parametrize("what", ["missing", "not PEM"])
+def test_the_script_screens_as_usual_with_a_ca_it_cannot_read(
+    redis_url: str, tls_env: dict[str, str], tmp_path: Path, what: str
+) -> None:
+    """A CA file rotated away, or unreadable, costs the script only the roaming check (outcome
+    error, roaming-unverified, logged); the call is screened, status ok. A call that needs no
+    roaming check is decided as usual."""
+    ca = tmp_path / "rotated.pem"
+    if what == "not PEM":
+        ca.write_text("-----BEGIN CERTIFICATE-----\nMAAA\n-----END CERTIFICATE-----\n")
+    env = {**tls_env, "CALLSCREEN_ROAMING_CHECK_CA": str(ca)}
+    conv = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
+                      env_extra=env)
+    assert (conv.variables["SCREEN_ACTION"], conv.variables["SCREEN_REASON"],
+            conv.variables["SCREEN_STATUS"]) == ("block", "roaming-unverified", "ok")
+    assert "roaming check for" in conv.log and ": error (" in conv.log
+    fixed = run_script(("inbound", "", "", "international"), redis_url,
+                       callerid="+31201234570", env_extra=env).variables
+    assert (fixed["SCREEN_REASON"], fixed["SCREEN_STATUS"]) == ("national-cli-from-abroad", "ok")
+
+
+def test_blocking_client_builds_tls_before_connecting(ca_file: str) -> None:
+    """The TLS context (ssl's import, the trust store's load) comes first and counts against
+    the budget: a call with no time left after it gives up before connecting. The load is
+    made to outlast the budget here, by wrapping the real one."""
+    real = ssl.create_default_context
+
+    def slow_context(*args: object, **kwargs: object) -> ssl.SSLContext:
+        context = real(*args, **kwargs)  # type: ignore[arg-type]
+        threading.Event().wait(0.3)  # longer than the budget below
+        return context
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        url = f"https://127.0.0.1:{server.getsockname()[1]}/r/{{e164}}"
+        with mock.patch("ssl.create_default_context", slow_context):
+            answer = ask_roaming(url, ROAMER, 0.1, ca_file)
+        assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "timeout")
+        server.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected
