@@ -115,6 +115,8 @@ def test_a_withheld_number_is_kept_only_in_its_own_variable() -> None:
     kept = next(i for i, line in enumerate(inbound) if "Set(CALLSCREEN_WITHHELD_NUMBER=$" in line)
     hidden = next(i for i, line in enumerate(inbound) if "Set(CALLERID(num)=anonymous)" in line)
     assert "(withhold)" in inbound[kept - 1] and kept < hidden
+    # chan_pjsip fills ANI from the caller ID: it goes too
+    assert inbound[hidden + 1].strip() == "same => n,Set(CALLERID(ANI-num)=anonymous)"
     assert "CALLERID(pres)=prohib" in "\n".join(inbound[hidden:])
     header = (CONF / "callscreen.conf").read_text().split("\n[", 1)[0]
     assert "CALLSCREEN_WITHHELD_NUMBER" in header
