@@ -66,6 +66,25 @@ def test_the_attestation_routine_returns_only_what_the_service_reads() -> None:
     assert "${TOLOWER(${PJSIP_HEADER(read,P-Asserted-Identity)})}" in routine
 
 
+def test_an_agi_without_an_answer_tries_the_backup() -> None:
+    """callscreen-run skips CALLSCREEN_AGI_BACKUP only after a hangup or a SUCCESS that
+    brought a SCREEN_ACTION; a SUCCESS without one (a FastAGI server killed mid-conversation)
+    tries it, and docs/dialplan.md says so, and that without a backup it is invalid-action."""
+    run = [line.strip() for line in
+           _code(_context((CONF / "callscreen.conf").read_text(), "callscreen-run"))]
+    start = run.index("same => n(agidone),Set(LOCAL(via)=main)")
+    assert run[start + 1:start + 5] == [
+        'same => n,GotoIf($["${AGISTATUS}" = "HANGUP"]?answer)',
+        'same => n,GotoIf($["${AGISTATUS}" = "SUCCESS" & ${LEN(${SCREEN_ACTION})} > 0]?answer)',
+        'same => n,GotoIf($["${CALLSCREEN_AGI_BACKUP}" = ""]?answer)',
+        "same => n,Set(LOCAL(via)=backup)",
+    ]
+    doc = " ".join(DIALPLAN_DOC.read_text().split())
+    assert "or ended in `SUCCESS` without an answer (`SCREEN_ACTION` empty" in doc
+    assert ("gives allow with `invalid-action`, and so does an AGI that ended in `SUCCESS` with"
+            " no answer when no backup is set") in doc
+
+
 def test_the_verstat_default_is_b_everywhere() -> None:
     """A bare TN-Validation-Passed counts as B (not A, which would let a home number from
     abroad through): the routine, its header, the sample globals and both docs say so."""
