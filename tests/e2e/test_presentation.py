@@ -58,13 +58,14 @@ def test_withheld_with_a_label_shows_why_and_no_number(calls: Calls) -> None:
 @pytest.mark.parametrize("subscriber", [DUTCH, SUBSCRIBER], ids=["unlabelled", "labelled"])
 def test_the_channel_keeps_the_withheld_number_only_for_records(calls: Calls,
                                                                 subscriber: str) -> None:
-    """After the Gosub the caller's channel shows `anonymous` (nothing after Dial can show
-    the number), and CALLSCREEN_WITHHELD_NUMBER holds it in E.164 for the operator's
-    records."""
+    """After the Gosub the caller's channel shows `anonymous` as caller ID and as ANI number
+    (which chan_pjsip filled from the caller ID): nothing after Dial can show the number;
+    CALLSCREEN_WITHHELD_NUMBER holds it in E.164 for the operator's records."""
     o = calls.inbound_abroad(MOBILE, subscriber)
     connected(o)
     assert o.result is not None, f"{o}"
     assert o.result["caller"] == "anonymous", f"{o}"
+    assert o.result["ani"] == "anonymous", f"{o}"
     assert o.result["withheld"] == MOBILE, f"{o}"
 
 
@@ -79,3 +80,4 @@ def test_a_suspected_caller_rings_with_the_dutch_label(calls: Calls) -> None:
         f"{invite.text}{o}")
     assert o.callee_caller_id == SUSPECTED, f"{o}"
     assert o.result is not None and o.result["withheld"] == "", f"{o}"
+    assert o.result["ani"] == SUSPECTED, f"{o}"  # the ANI number: the caller ID as it came

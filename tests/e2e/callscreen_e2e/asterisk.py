@@ -193,8 +193,8 @@ class Asterisk:
             if match:
                 pairs = (item.partition("=") for item in match.group("fields").split("|"))
                 fields = {k: v for k, _, v in pairs}
-                # the test dialplan URI-encodes these two (they may hold a line break)
-                for name in ("caller", "exten"):
+                # the test dialplan URI-encodes these (they may hold a line break)
+                for name in ("caller", "exten", "ani"):
                     fields[name] = urllib.parse.unquote(fields.get(name, ""))
                 found.append(Result(fields))
         return found
