@@ -5,6 +5,7 @@ directory), or the one named by CALLSCREEN_TEST_REDIS_URL. Tests that use it are
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A TCP port whose connections the kernel accepts (its backlog) and nobody serves: no
+    reply, no TLS handshake; a client gives up only by its own time budget."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield server.getsockname()[1]

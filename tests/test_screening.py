@@ -3,9 +3,6 @@ caller ID dressed up with junk asks the store, and the decision from the answer 
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -32,15 +29,6 @@ from blocklist.store.admin import Store
 from blocklist.store.registered import register
 from blocklist.store.wire import BlockingConnection, RedisAddress
 from blocklist.values import replace
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A TCP port that accepts connections (the kernel's backlog) and never answers."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        yield server.getsockname()[1]
 
 
 def connection(url: str) -> BlockingConnection:

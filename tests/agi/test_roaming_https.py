@@ -57,15 +57,6 @@ def tls_endpoint(ca: trustme.CA) -> Iterator[Endpoint]:
         yield made
 
 
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port whose connections the kernel accepts and nobody serves: no TLS handshake."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        yield server.getsockname()[1]
-
-
 def checks(outcome: str) -> float:
     """callscreen_roaming_checks_total{outcome} in this process (the asyncio client's)."""
     return REGISTRY.get_sample_value("callscreen_roaming_checks_total",
