@@ -63,11 +63,20 @@ def one_call_command(command: list[str], number: str, report: Path,
     """One call; peak memory comes from GNU time (`%M`), since the rusage of a child forked
     from this (large) bench process would count the bench's own pages."""
     started = time.perf_counter()
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    answer = converse(["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+                      OPENING.format(cid=number), env)
+    elapsed = time.perf_counter() - started
+    return elapsed, int(report.read_text().split()[-1]), answer  # KiB
+
+
+def converse(command: list[str], opening: str, env: dict[str, str] | None) -> bytes:
+    """Run an AGI script as Asterisk does: send the environment (`opening`), answer every
+    command `200 result=0` until it exits; what it sent. Exits the bench if the script
+    fails."""
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env)
     assert proc.stdin and proc.stdout
-    proc.stdin.write(OPENING.format(cid=number).encode())
+    proc.stdin.write(opening.encode())
     proc.stdin.flush()
     answer = b""
     while line := proc.stdout.readline():  # answer every command until the script exits
@@ -75,11 +84,10 @@ def one_call_command(command: list[str], number: str, report: Path,
         proc.stdin.write(b"200 result=0\n")
         proc.stdin.flush()
     proc.stdin.close()
+    proc.stdout.close()
     if proc.wait() != 0:
         raise SystemExit(f"{command[0]} exited with {proc.returncode}")
-    elapsed = time.perf_counter() - started
-    proc.stdout.close()
-    return elapsed, int(report.read_text().split()[-1]), answer  # KiB
+    return answer
 
 
 def bare_interpreter(python: str, env: dict[str, str], report: Path) -> tuple[float, int]:

@@ -35,7 +35,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from agi_script import OPENING, install
+from agi_script import OPENING, converse, install
 from common import ROOT, percentile, throwaway_redis
 
 from blocklist.redis_server import free_port
@@ -103,21 +103,8 @@ SCRIPT_OPENING = OPENING.replace(
 def script_call(script: Path, env: dict[str, str], callerid: str) -> tuple[float, str]:
     """One call through `callscreen-agi`, spawn to exit; (seconds, SCREEN_REASON)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([str(script), "inbound", "", "", "international"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env)
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(SCRIPT_OPENING.format(cid=callerid).encode())
-    proc.stdin.flush()
-    answer = b""
-    while line := proc.stdout.readline():  # answer every command until the script exits
-        answer += line
-        proc.stdin.write(b"200 result=0\n")
-        proc.stdin.flush()
-    proc.stdin.close()
-    proc.stdout.close()
-    if proc.wait() != 0:
-        raise SystemExit(f"callscreen-agi exited with {proc.returncode}")
+    answer = converse([str(script), "inbound", "", "", "international"],
+                      SCRIPT_OPENING.format(cid=callerid), env)
     elapsed = time.perf_counter() - started
     text = answer.decode()
     reason = text.split("SCREEN_REASON=", 1)[1].split(",", 1)[0] if "REASON=" in text else "?"
