@@ -63,8 +63,11 @@ def serve(settings: Settings) -> Iterator[str]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api_url(api_settings: Settings) -> Iterator[str]:
+    """The API for the tests of this package, stopped after them: its background tasks (the
+    primary watch writes `{cs}:durable` every few seconds) must not touch the shared Redis
+    while other packages' tests compare every key before and after."""
     with serve(api_settings) as url:
         yield url
 

@@ -47,9 +47,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_url(redis_url: str) -> Iterator[str]:
-    """The admin API, served by uvicorn on a free port of 127.0.0.1."""
+    """The admin API, served by uvicorn on a free port of 127.0.0.1, for this package's tests
+    only (its background tasks write to the shared Redis: see tests/api/conftest.py)."""
     settings = Settings(redis_url=redis_url, region="NL", lookup_timeout_s=0.5,
                         feed_sync=False)
     with serve(settings) as url:
