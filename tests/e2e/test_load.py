@@ -2,8 +2,15 @@
 blocklist of a million numbers. No call may fail; the screening latency p50/p99 is read from
 the FastAGI server's /metrics histogram and printed.
 
-Rate, length and list size: CALLSCREEN_E2E_LOAD_RATE (calls/s, default 100),
+Rate, length and list size: CALLSCREEN_E2E_LOAD_RATE (calls/s, default 50),
 CALLSCREEN_E2E_LOAD_SECONDS (default 60), CALLSCREEN_E2E_LOAD_NUMBERS (default 1,000,000).
+
+Why 50 calls/s: the run also prints the CPU time the test Asterisk spent per call. On the 2-core
+CI machine it was 11 ms per screened call, 8 ms of it with the screening taken out of the
+dialplan (a plain Dial), so at 100 calls/s Asterisk alone took 1.1 to 1.5 of the 2 cores beside
+two SIPp processes, the FastAGI server and Redis. On a slower day it fell behind (SIPp saw a
+mean response time of 2.8 s) and 563 of 6,000 calls failed: a test of the machine, not of
+callscreen. 50 calls/s keeps Asterisk under one core; set the rate higher on a bigger machine.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from callscreen_e2e.sipp import Sipp
 
 pytestmark = pytest.mark.asterisk
 
-RATE = int(os.environ.get("CALLSCREEN_E2E_LOAD_RATE", "100"))
+RATE = int(os.environ.get("CALLSCREEN_E2E_LOAD_RATE", "50"))
 SECONDS = int(os.environ.get("CALLSCREEN_E2E_LOAD_SECONDS", "60"))
 NUMBERS = int(os.environ.get("CALLSCREEN_E2E_LOAD_NUMBERS", "1000000"))
 HISTOGRAM = "callscreen_decision_seconds"
@@ -77,6 +84,7 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
     before = metrics.buckets(fastagi.metrics(), HISTOGRAM)
     degraded_before = metrics.counter(fastagi.metrics(), CALLS_TOTAL, status="degraded")
     offset = asterisk.log_size()
+    cpu_before = asterisk.cpu_seconds()
     ports = asterisk.ports
     with RtpSink() as ears:
         callee = sipp.answer("load-subscriber", ports.subscriber, ears.port, calls=None,
@@ -90,6 +98,7 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
             time.sleep(3)  # the answerer keeps each ended call 2 s for retransmissions
             answered = callee.quit()
     results = asterisk.wait_results(offset, total, timeout_s=30)
+    asterisk_cpu = asterisk.cpu_seconds() - cpu_before
     screenings = Counter((s.get("action"), s.get("status"))
                          for s in asterisk.screenings_since(offset))
     after_text = fastagi.metrics()
@@ -102,7 +111,8 @@ def test_load(asterisk: Asterisk, fastagi: FastAgi, redis: Redis, sipp: Sipp) ->
     print(f"\n    load: {total} calls at {RATE}/s for {SECONDS} s against {NUMBERS:,} listed"
           f" numbers\n    sipp caller: exit {run.returncode}, successful {succeeded},"
           f" failed {failed}; answerer: successful {answered.statistic('Successful call')}"
-          f"\n    asterisk: {len(results)} calls screened: {dict(outcomes)}"
+          f"\n    asterisk: {len(results)} calls screened: {dict(outcomes)}; CPU"
+          f" {asterisk_cpu:.1f} s, {asterisk_cpu / total * 1000:.1f} ms per call"
           f"\n    screening latency (FastAGI /metrics {HISTOGRAM}, {seen[-1][1]:.0f} decisions):"
           f" p50 {p50 * 1000:.2f} ms, p90 {p90 * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms")
     assert run.returncode == 0 and succeeded == total and failed == 0, run.describe()

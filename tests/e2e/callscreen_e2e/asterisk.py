@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -172,6 +173,15 @@ class Asterisk:
             raise HarnessError("Asterisk is not running:\n" + self.tail(40))
         done = self.chroot.run(["asterisk", "-C", self.conf, "-rx", command], timeout_s=timeout_s)
         return done.stdout
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the Asterisk process has used so far, from /proc: the
+        chroot command execs Asterisk, so the process started is Asterisk itself."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise HarnessError("Asterisk is not running:\n" + self.tail(40))
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def set_global(self, name: str, value: str) -> None:
         self.cli(f"dialplan set global {name} {value}")

@@ -98,6 +98,7 @@ class SippRun:
     returncode: int | None
     trace: Trace
     output: str
+    errors: str = ""  # the end of SIPp's error log (-trace_err): why calls failed
 
     def statistic(self, counter: str) -> int | None:
         """A cumulative counter of SIPp's final statistics screen ("Successful call", ...)."""
@@ -105,8 +106,9 @@ class SippRun:
         return int(found[-1]) if found else None
 
     def describe(self) -> str:
+        errors = f"\nerror log (end):\n{self.errors}" if self.errors else ""
         return (f"sipp {self.name}: exit {self.returncode}; messages: {self.trace.summary()}\n"
-                f"{self.output[-1500:]}")
+                f"{self.output[-1500:]}{errors}")
 
 
 @dataclass
@@ -131,10 +133,12 @@ class Sipp:
     def _base(self, scenario: str, local_port: int, stem: str, msg: Path,
               trace: bool = True) -> list[str]:
         inside = self.chroot.inside(self.work)
+        # The error log is kept even without the message trace: it is short (unexpected
+        # messages, timeouts, retransmissions given up) and says why a call failed.
         traces = [
-            "-trace_msg", "-message_file", self.chroot.inside(msg),
+            *(["-trace_msg", "-message_file", self.chroot.inside(msg)] if trace else []),
             "-trace_err", "-error_file", f"{inside}/{stem}.err",
-        ] if trace else []
+        ]
         return [
             "sipp", f"127.0.0.1:{self.asterisk_port}",
             "-sf", f"{inside}/{scenario}",
@@ -165,7 +169,8 @@ class Sipp:
         proc = subprocess.run(self.chroot.command(argv), capture_output=True, text=True,
                               timeout=timeout_s + 30, check=False)
         out.write_text(proc.stdout + proc.stderr)
-        return SippRun(name, proc.returncode, Trace.read(msg), proc.stdout + proc.stderr)
+        return SippRun(name, proc.returncode, Trace.read(msg), proc.stdout + proc.stderr,
+                       _error_log_end(self.work / f"{stem}.err"))
 
     def answer(self, name: str, local_port: int, rtp_port: int, calls: int | None = 1,
                extra: list[str] | None = None, trace: bool = True) -> Answerer:
@@ -230,3 +235,12 @@ class Answerer:
                 stop(self.proc)
         return SippRun(self.name, self.proc.returncode, Trace.read(self.msg),
                        self.out.read_text(errors="replace"))
+
+
+def _error_log_end(path: Path, lines: int = 30) -> str:
+    """The last lines of a SIPp error log, or "" when SIPp wrote none."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
