@@ -1,13 +1,15 @@
 """The roaming check over HTTPS, against a real local TLS server with a certificate of a test
 CA (trustme), on both clients (the FastAGI server's asyncio one, the per-call script's blocking
-one): verified against CALLSCREEN_ROAMING_CHECK_CA, host name included; an untrusted
-certificate or a server that never answers leaves the number unverified, the call answered."""
+one): verified against CALLSCREEN_ROAMING_CHECK_CA, host name included, or (the blocking one)
+against a hashed CA directory named by SSL_CERT_DIR; an untrusted certificate or a server that
+never answers leaves the number unverified, the call answered."""
 
 from __future__ import annotations
 
 import os
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import trustme
 from prometheus_client import REGISTRY
 
 from agi.roaming import RoamingCheck
-from agi.roaming_blocking import ask_roaming
+from agi.roaming_blocking import _client_context, ask_roaming, trust_locations
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
 from tests.agi.asterisk_peer import call_fastagi, environment
@@ -57,6 +59,33 @@ def tls_endpoint(ca: trustme.CA) -> Iterator[Endpoint]:
         yield made
 
 
+def hashed_dir(path: Path, ca: trustme.CA) -> str:
+    """`path` as a hashed CA directory holding `ca` alone, named `<subject hash>.0` as
+    `openssl rehash` names it (OpenSSL looks an issuer up by that name)."""
+    path.mkdir()
+    pem = path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    try:
+        made = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", str(pem)],
+                              capture_output=True, text=True, check=True)
+    except FileNotFoundError:
+        pytest.fail("the openssl command is needed to hash a CA directory; install openssl")
+    (path / f"{made.stdout.strip()}.0").symlink_to(pem.name)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def ca_dir(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A system-like hashed CA directory that trusts the endpoint's CA."""
+    return hashed_dir(tmp_path_factory.mktemp("trusted") / "certs", ca)
+
+
+@pytest.fixture(scope="module")
+def other_ca_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A hashed CA directory holding only a CA that did not sign the endpoint's certificate."""
+    return hashed_dir(tmp_path_factory.mktemp("untrusted") / "certs", trustme.CA())
+
+
 def checks(outcome: str) -> float:
     """callscreen_roaming_checks_total{outcome} in this process (the asyncio client's)."""
     return REGISTRY.get_sample_value("callscreen_roaming_checks_total",
@@ -89,6 +118,65 @@ def test_blocking_client_refuses_an_untrusted_certificate(
     assert (answer.roaming, answer.outcome) == (Roaming.UNVERIFIED, "error")
     assert "CERTIFICATE_VERIFY_FAILED" in answer.detail
     assert len(tls_endpoint.asked) == before
+
+
+@pytest.mark.parametrize(("ca_file", "capath", "environ", "locations"), [
+    ("/ca.pem", "/certs", {}, ("/ca.pem", None)),
+    ("/ca.pem", None, {"SSL_CERT_FILE": "/b.pem"}, ("/ca.pem", None)),
+    (None, "/certs", {}, (None, "/certs")),
+    (None, "/certs", {"SSL_CERT_DIR": "/certs"}, (None, "/certs")),
+    (None, "/certs", {"SSL_CERT_FILE": "/b.pem"}, (None, None)),
+    (None, "/certs", {"SSL_CERT_FILE": ""}, (None, "/certs")),
+    (None, None, {}, (None, None)),
+])
+def test_trust_locations(ca_file: str | None, capath: str | None, environ: dict[str, str],
+                         locations: tuple[str | None, str | None]) -> None:
+    """The operator's CA file first; else the system's hashed directory; else the system's
+    defaults, as also when SSL_CERT_FILE names a bundle."""
+    assert trust_locations(ca_file, capath, environ) == locations
+
+
+@pytest.mark.parametrize(("directory", "outcome"), [("trusted", "verified"),
+                                                    ("other CA", "error")])
+def test_blocking_client_verifies_against_the_hashed_ca_directory(
+    tls_endpoint: Endpoint, ca_dir: str, other_ca_dir: str, monkeypatch: pytest.MonkeyPatch,
+    directory: str, outcome: str
+) -> None:
+    """No CA file: the system's hashed CA directory, here SSL_CERT_DIR, is the trust store. The
+    endpoint's CA in it verifies; another CA alone in it refuses the certificate."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", ca_dir if directory == "trusted" else other_ca_dir)
+    answer = ask_roaming(tls_endpoint.url, ROAMER, 2.0)
+    assert answer.outcome == outcome
+    if outcome == "error":
+        assert answer.roaming is Roaming.UNVERIFIED
+        assert "CERTIFICATE_VERIFY_FAILED" in answer.detail
+
+
+@pytest.mark.parametrize("bundle", [False, True])
+def test_blocking_client_loads_the_ca_directory_lazily(
+    ca_dir: str, ca_file: str, monkeypatch: pytest.MonkeyPatch, bundle: bool
+) -> None:
+    """From the directory no certificate is read before a handshake asks for its issuer; a
+    bundle SSL_CERT_FILE names is read whole, at once."""
+    monkeypatch.setenv("SSL_CERT_DIR", ca_dir)
+    if bundle:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    else:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    context = _client_context(None)
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.cert_store_stats()["x509_ca"] == (1 if bundle else 0)
+
+
+def test_blocking_client_trusts_the_bundle_ssl_cert_file_names(
+    tls_endpoint: Endpoint, ca_file: str, other_ca_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_FILE set: the operator's bundle is trusted, not only the directory (which
+    here holds another CA alone)."""
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    monkeypatch.setenv("SSL_CERT_DIR", other_ca_dir)
+    assert ask_roaming(tls_endpoint.url, ROAMER, 2.0).outcome == "verified"
 
 
 def test_blocking_client_gives_up_on_a_silent_tls_server(silent_port: int,
@@ -174,6 +262,16 @@ def test_the_script_verifies_a_roamer_over_tls(redis_url: str,
     """The per-call script asks over TLS too."""
     answer = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
                         env_extra=tls_env).variables
+    assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
+
+
+def test_the_script_verifies_against_the_system_ca_directory(redis_url: str,
+                                                            tls_env: dict[str, str],
+                                                            ca_dir: str) -> None:
+    """No CALLSCREEN_ROAMING_CHECK_CA: the script trusts the system's hashed CA directory."""
+    env = {key: value for key, value in tls_env.items() if key != "CALLSCREEN_ROAMING_CHECK_CA"}
+    answer = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
+                        env_extra={**env, "SSL_CERT_DIR": ca_dir}).variables
     assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
 
 
