@@ -13,6 +13,7 @@ The exchange is HTTP/1.0 (no chunked replies, the connection closes after the an
 from __future__ import annotations
 
 import json
+from ipaddress import IPv4Address, IPv6Address  # urllib.parse imports it too
 from urllib.parse import quote, urlsplit
 
 from blocklist.errors import ConfigError
@@ -20,6 +21,8 @@ from blocklist.origin import Roaming
 from blocklist.values import value
 
 MAX_REPLY_BYTES = 16 * 1024  # a reply longer than this is cut, and then unreadable
+# urlsplit lowers the host; _ too: resolvers take it, DNS holds it
+HOST_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 
 
 @value
@@ -36,23 +39,46 @@ class RoamingEndpoint:
 def roaming_endpoint(url: str) -> RoamingEndpoint:
     """The endpoint of `CALLSCREEN_ROAMING_CHECK_URL`; with `{e164}` in neither its path nor
     its query the number is appended as the last path segment. Raises ConfigError naming what
-    is wrong: not http:// or https://HOST/..., a port that is not one (0 included), a
-    `user:password@` (never sent: no Authorization header), or anything not ASCII."""
+    is wrong: anything not ASCII; a space or control character anywhere (urlsplit would drop
+    some, the request line would break on others); not http:// or https://HOST/...; a
+    `user:password@` (never sent: no Authorization header); a `#fragment` (never sent); a host
+    that is not a host name (letters, digits, `-`, `.`, `_`), an IPv4 address (a name whose
+    last label is a number must be one) or an IPv6 address in brackets (without a `%zone`);
+    a port that is empty, not digits or outside 1..65535. `blocklist.settings` refuses the
+    same URLs when the settings are read."""
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError(f"roaming check URL {url!r}: {problem}")
+
+    expected = "expected http:// or https://HOST/..."
     if not url.isascii():
-        raise ConfigError(f"roaming check URL {url!r}: not ASCII (percent-encode the path,"
-                          " write the host name in its xn-- form)")
-    parts = urlsplit(url)
+        raise refuse("not ASCII (percent-encode the path, write the host name in its xn-- form)")
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise refuse(f"{expected} without spaces or control characters"
+                     " (percent-encode them in the path or query)")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # brackets unpaired, or (Python 3.11.4 on) not around an IP address
+        raise refuse(f"{expected}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"roaming check URL {url!r}: expected http:// or https://HOST/...")
+        raise refuse(expected)
     if "@" in parts.netloc:
-        raise ConfigError(f"roaming check URL {url!r}: user info (user:password@) is not"
-                          " sent; the endpoint must answer without it")
+        raise refuse("user info (user:password@) is not sent; the endpoint must answer"
+                     " without it")
+    if "#" in url:
+        raise refuse("a #fragment is not sent (write a # in the path or query as %23)")
+    if "[" in parts.netloc and parts.netloc.rpartition("]")[2][:1] not in ("", ":"):
+        raise refuse(f"{expected}: after ']' only a :PORT")  # urlsplit refuses it since 3.11.4
+    host_problem = _host_problem(parts.hostname, bracketed="[" in parts.netloc)
+    if host_problem is not None:
+        raise refuse(host_problem)
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(f"roaming check URL {url!r}: the port is not a port") from None
+        raise refuse("the port is not a port (a number 1..65535 after the ':')") from None
+    if parts.netloc.endswith(":"):
+        raise refuse("the port is not a port (a number 1..65535 after the ':'): it is empty")
     if port == 0:
-        raise ConfigError(f"roaming check URL {url!r}: port 0 is not a port")
+        raise refuse("port 0 is not a port")
     path = parts.path or "/"
     if "{e164}" not in path and "{e164}" not in parts.query:
         path = path.rstrip("/") + "/{e164}"
@@ -60,6 +86,27 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
         path += "?" + parts.query
     tls = parts.scheme == "https"
     return RoamingEndpoint(parts.hostname, port or (443 if tls else 80), tls, path)
+
+
+def _host_problem(host: str, *, bracketed: bool) -> str | None:
+    """What is wrong with the host urlsplit found (lower case, without brackets), or None."""
+    if bracketed:
+        if "%" in host:
+            return f"the host '[{host}]': an IPv6 zone (%) is not supported"
+        try:
+            IPv6Address(host)
+        except ValueError:
+            return f"the host '[{host}]' is not an IPv6 address in brackets"
+    elif not set(host) <= HOST_NAME_CHARACTERS:
+        return (f"the host {host!r} is not a host name (letters, digits, '-', '.', '_'),"
+                " an IPv4 address or an [IPv6 address]")
+    elif host.removesuffix(".").rpartition(".")[2].isdigit():
+        try:
+            IPv4Address(host)
+        except ValueError:
+            return (f"the host {host!r} ends in a number but is not an IPv4 address"
+                    " (four numbers 0..255, without leading zeros)")
+    return None
 
 
 def request_bytes(endpoint: RoamingEndpoint, e164: str) -> bytes:

@@ -37,12 +37,19 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 SWITCH = ("on", "1", "true", "yes", "off", "0", "false", "no")  # the first four switch on
-# CALLSCREEN_ROAMING_CHECK_URL: http(s)://, user info (refused, by name), a host name or
-# [IPv6], an optional port, then path, query or nothing.
+# CALLSCREEN_ROAMING_CHECK_URL in its parts, each then checked by `_check_roaming_url`:
+# http(s):// (any case), user info (refused, by name), a host (a host name, an IPv4 address or
+# an [IPv6 address]; checked after), an optional :PORT (checked after), then path, query or
+# nothing, and a #fragment (refused, by name). Spaces and control characters are refused first.
 ROAMING_URL = re.compile(
-    r"(?i)https?://(?P<userinfo>[^/?#@\s]*@)?(?:\[[0-9a-f:.]+\]|[^/?#@:\[\]\s]+)(?::(?P<port>\d{1,5}))?"
-    r"(?:[/?#]\S*)?"
+    r"(?i)https?://(?P<userinfo>[^/?#]*@)?(?P<host>\[[^/?#@\]]*\]|[^/?#@:\[\]]*)"
+    r"(?::(?P<port>[^/?#]*))?(?:[/?][^#]*)?(?P<fragment>#.*)?",
+    re.DOTALL,
 )
+URL_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+HOST_NAME = re.compile(r"[a-z0-9._-]+", re.IGNORECASE)  # _ too: resolvers take it, DNS holds it
+IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                  r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
 
 DEFAULT_PROTECTED: Mapping[str, tuple[str, ...]] = {
     # 113 Zelfmoordpreventie; 116xxx harmonised European services of social value.
@@ -470,23 +477,61 @@ class Settings:
 
 
 def _check_roaming_url(url: str) -> None:
-    """CALLSCREEN_ROAMING_CHECK_URL, checked with a regular expression, not urllib.parse: the
+    """CALLSCREEN_ROAMING_CHECK_URL, checked with regular expressions, not urllib.parse: the
     per-call script reads its settings on every call, and agi.roaming_http parses the URL only
-    for a call that is checked (and refuses the same URLs). Raises ConfigError naming what is
-    wrong."""
-    parts = ROAMING_URL.fullmatch(url)
-    problem = None
-    if parts is None or int(parts["port"] or 1) > 65535:
-        problem = ("expected http:// or https://HOST[:PORT]/...,"
-                   " e.g. http://hlr.example/roaming/{e164}")
-    elif not url.isascii():
+    for a call that is checked (and refuses the same URLs: tests/agi/test_roaming_url.py).
+
+    Refused, by what is wrong: anything not ASCII; a space or control character anywhere;
+    not http:// or https://; user info (`user:password@`, never sent); a `#fragment` (never
+    sent); a host that is not a host name (letters, digits, `-`, `.`, `_`), an IPv4 address
+    (a name whose last label is a number must be one: `10.0.0.256`, `010.0.0.1` and `1.2.3`
+    are refused, not left to the resolver's reading) or an IPv6 address in brackets (without
+    a `%zone`); a port that is empty, not digits or outside 1..65535. Raises ConfigError."""
+    expected = "expected http:// or https://HOST[:PORT]/..."
+    problem: str | None
+    if not url.isascii():
         problem = "not ASCII (percent-encode the path, write the host name in its xn-- form)"
-    elif parts["userinfo"]:
-        problem = "user info (user:password@) is not sent; the endpoint must answer without it"
-    elif parts["port"] is not None and int(parts["port"]) == 0:
-        problem = "port 0 is not a port"
+    elif URL_SPACE_OR_CONTROL.search(url):
+        problem = (f"{expected} without spaces or control characters"
+                   " (percent-encode them in the path or query)")
+    else:
+        parts = ROAMING_URL.fullmatch(url)
+        problem = (_roaming_url_problem(parts, expected) if parts is not None
+                   else f"{expected}, e.g. http://hlr.example/roaming/{{e164}}")
     if problem is not None:
         raise ConfigError(f"CALLSCREEN_ROAMING_CHECK_URL={url!r}: {problem}")
+
+
+def _roaming_url_problem(parts: re.Match[str], expected: str) -> str | None:
+    """What is wrong with the parts of a URL that `ROAMING_URL` matched, or None."""
+    host, port = parts["host"], parts["port"]
+    if parts["userinfo"]:
+        return "user info (user:password@) is not sent; the endpoint must answer without it"
+    if parts["fragment"] is not None:
+        return "a #fragment is not sent (write a # in the path or query as %23)"
+    if not host:
+        return f"{expected}, e.g. http://hlr.example/roaming/{{e164}}"
+    if host.startswith("["):
+        import ipaddress  # here: only for an IPv6 literal, not on every call of the script
+
+        if "%" in host:
+            return f"the host {host!r}: an IPv6 zone (%) is not supported"
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"the host {host!r} is not an IPv6 address in brackets"
+    elif not HOST_NAME.fullmatch(host):
+        return (f"the host {host!r} is not a host name (letters, digits, '-', '.', '_'),"
+                " an IPv4 address or an [IPv6 address]")
+    elif host.removesuffix(".").rpartition(".")[2].isdigit() and not IPV4.fullmatch(host):
+        return (f"the host {host!r} ends in a number but is not an IPv4 address"
+                " (four numbers 0..255, without leading zeros)")
+    if port is not None:
+        if not port.isdigit() or len(port.lstrip("0")) > 5 or int(port) > 65535:
+            return f"{expected}: the port is not a port (a number 1..65535 after the ':')"
+        if int(port) == 0:
+            return "port 0 is not a port"
+    return None
 
 
 def check_at_start(settings: Settings) -> None:
