@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 
@@ -53,6 +54,11 @@ def test_lookups_never_miss_a_stable_entry_during_a_snapshot(
                 tally["misses"] += 1
             i += 1
 
+    # The snapshot's diff is Python holding the GIL: with the default 5 ms switch interval the
+    # hammer got as few as 80 lookups in while the machine was busy. 0.5 ms lets it in ten
+    # times as often, so the window is exercised on a slow machine too.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     thread = threading.Thread(target=hammer)
     thread.start()
     try:
@@ -63,6 +69,7 @@ def test_lookups_never_miss_a_stable_entry_during_a_snapshot(
     finally:
         stop.set()
         thread.join()
+        sys.setswitchinterval(interval)
     assert (len(report.added), len(report.removed)) == (SIZE // 10, SIZE // 10)
     assert tally["during"] > 100, tally
     assert tally["misses"] == 0, tally
