@@ -136,7 +136,8 @@ def change_entry(source: SourceId, entry_key: KeyText, body: EntryChange, contex
     try:
         changed = replace(entry, **changes, added_by=key.name)
     except InvalidEntryError as error:
-        raise Problem(422, "invalid-entry", str(error)) from None
+        raise Problem(422, "invalid-entry", str(error), code=error.code,
+                      values=error.values) from None
     context.store.add_entries([changed])
     context.audit(key, "entry.update", changed.label,
                   {"changes": body.model_dump(mode="json", exclude_unset=True)},

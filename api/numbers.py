@@ -32,6 +32,7 @@ from api.models import (
 )
 from api.problems import Problem
 from blocklist.entries import Direction, Match
+from blocklist.errors import ErrorCode
 from blocklist.numbers import digits
 from blocklist.origin import Attestation, Origin
 from blocklist.policy import Decision, Reason
@@ -75,6 +76,7 @@ def explain_number(
     subscriber_e164 = screener.plan.read(subscriber).e164 if subscriber is not None else None
     if subscriber is not None and subscriber_e164 is None:
         raise Problem(422, "invalid-number", f"subscriber {subscriber!r} is not a phone number",
+                      code=ErrorCode.SUBSCRIBER_NOT_A_NUMBER, values={"value": subscriber},
                       errors=[{"location": ["query", "subscriber"],
                                "message": "not a phone number"}])
     connection = FailoverConnection(context.settings.redis, LOOKUP_TIMEOUT_S, primary=True)
@@ -85,6 +87,7 @@ def explain_number(
         raise Problem(422, "invalid-number",
                       f"{number!r} is not a phone number; the call path would allow the call"
                       " (reason invalid-number)",
+                      code=ErrorCode.NOT_SCREENABLE, values={"value": number},
                       errors=[{"location": ["path", "number"], "message": "not a phone number"}])
     entries = context.store.explain(digits(decision.e164)) if decision.e164 else []
     disputes = open_disputes(context.store, digits(decision.e164)) if decision.e164 else []

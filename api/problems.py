@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,6 +39,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from blocklist.errors import (
+    CallscreenError,
+    ErrorCode,
     FeedError,
     InvalidEntryError,
     InvalidNumberError,
@@ -79,15 +81,22 @@ _SLUG_BY_STATUS = {400: "invalid-request", 401: "unauthorized", 403: "forbidden"
 
 
 class Problem(Exception):
-    """Raise in a handler to answer with a problem document."""
+    """Raise in a handler to answer with a problem document.
+
+    `code` and `values` say why for the console, which shows that in the viewer's language
+    (`blocklist.errors.ErrorCode`); they are never part of the document.
+    """
 
     def __init__(self, status: int, slug: str, detail: str, *,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+                 headers: dict[str, str] | None = None, code: ErrorCode | None = None,
+                 values: Mapping[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.detail = detail
         self.headers = headers
+        self.code = code
+        self.values: dict[str, str] = dict(values or {})
         self.extra = extra
 
 
@@ -108,7 +117,10 @@ def field_problem(location: Sequence[str | int], error: Exception) -> Problem:
     slug = ("protected-number" if isinstance(error, ProtectedNumberError)
             else "invalid-number" if isinstance(error, InvalidNumberError) else "invalid-entry")
     message = str(error)
-    return Problem(422, slug, message, errors=[{"location": list(location), "message": message}])
+    code, values = (error.code, error.values) if isinstance(error, CallscreenError) else (None,
+                                                                                        None)
+    return Problem(422, slug, message, code=code, values=values,
+                   errors=[{"location": list(location), "message": message}])
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from blocklist.errors import InvalidEntryError
+from blocklist.errors import ErrorCode, InvalidEntryError
 from blocklist.values import value
 
 TYPE_CHECKING = False  # datetime and typing cost the per-call script; only types use them
@@ -95,7 +95,10 @@ class Entry:
         if self.listed_at and self.valid_until and self.valid_until < self.listed_at:
             raise InvalidEntryError(
                 f"entry {self.label}: valid_until {self.valid_until} is before"
-                f" listed_at {self.listed_at}"
+                f" listed_at {self.listed_at}",
+                code=ErrorCode.ENTRY_ENDS_BEFORE_LISTED,
+                values={"entry": self.label, "valid_until": self.valid_until.isoformat(),
+                        "listed_at": self.listed_at.isoformat()},
             )
 
     @property

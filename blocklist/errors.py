@@ -17,13 +17,47 @@
 
 Messages name the offending value. Redis' own exceptions never leave `blocklist.store`: they
 become these at one boundary, `blocklist.store.redis_boundary`.
+
+The common errors a person can cause by typing (a bad or protected number, a block too short,
+an expiry before the listing) also carry a `code` (an `ErrorCode`) and the `values` its
+message names, so that a user interface can say the same in the reader's language. The
+English message stays what it is: the API's `detail` and the CLI print it unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Why a value was refused, machine-readable; the values each one names, in brackets."""
+
+    NOT_A_NUMBER = "number.not_a_number"          # value: no phone number in it at all
+    NUMBER_INVALID = "number.invalid"             # value, number: not a number in its plan
+    PROTECTED_NUMBER = "number.protected"         # value: emergency, short or configured
+    NOT_SCREENABLE = "number.not_screenable"      # value: looked up, the call path can't read it
+    SUBSCRIBER_NOT_A_NUMBER = "subscriber.not_a_number"  # value
+    NOT_A_PREFIX = "prefix.not_a_prefix"          # value
+    PREFIX_UNKNOWN_COUNTRY = "prefix.unknown_country"    # value
+    PREFIX_TOO_SHORT = "prefix.too_short"         # value, digits, needed
+    PREFIX_TOO_LONG = "prefix.too_long"           # value
+    PREFIX_PROTECTED = "prefix.protected"         # value: the block holds a protected number
+    ENTRY_ENDS_BEFORE_LISTED = "entry.ends_before_listed"  # entry, valid_until, listed_at
+
 
 class CallscreenError(Exception):
-    """The root of every error callscreen raises on purpose."""
+    """The root of every error callscreen raises on purpose.
+
+    `code` and `values` (keywords, both optional) say why in a form a user interface can
+    translate; `str(error)` is the English message alone, whatever they hold.
+    """
+
+    def __init__(self, *args: object, code: ErrorCode | None = None,
+                 values: Mapping[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.code = code
+        self.values: dict[str, str] = dict(values or {})
 
 
 class ConfigError(CallscreenError):

@@ -27,7 +27,7 @@ from enum import StrEnum
 from functools import cache
 
 from blocklist import _numbering_data as data
-from blocklist.errors import ConfigError, InvalidNumberError, ProtectedNumberError
+from blocklist.errors import ConfigError, ErrorCode, InvalidNumberError, ProtectedNumberError
 from blocklist.values import value
 
 MAX_INPUT_CHARS = 64
@@ -282,11 +282,15 @@ class NumberPlan:
         """
         reading = self.read(text)
         if reading.protected:
-            raise ProtectedNumberError(f"{text!r} is a protected number and can't be listed")
+            raise ProtectedNumberError(f"{text!r} is a protected number and can't be listed",
+                                       code=ErrorCode.PROTECTED_NUMBER, values={"value": text})
         if reading.e164 is None:
-            raise InvalidNumberError(f"{text!r} is not a phone number")
+            raise InvalidNumberError(f"{text!r} is not a phone number",
+                                     code=ErrorCode.NOT_A_NUMBER, values={"value": text})
         if not _is_valid_number(reading.e164):
-            raise InvalidNumberError(f"{text!r} is not a valid number ({reading.e164})")
+            raise InvalidNumberError(f"{text!r} is not a valid number ({reading.e164})",
+                                     code=ErrorCode.NUMBER_INVALID,
+                                     values={"value": text, "number": reading.e164})
         return reading.e164
 
     def parse_prefix(self, text: str, *, min_national_digits: int = 6) -> str:
@@ -298,22 +302,30 @@ class NumberPlan:
         body = self._clean(_WILDCARD_TAIL.sub("", text.strip()))
         body = _WILDCARD_TAIL.sub("", body)
         if _DIALLABLE.fullmatch(body) is None:
-            raise InvalidNumberError(f"{text!r} is not a number prefix")
+            raise InvalidNumberError(f"{text!r} is not a number prefix",
+                                     code=ErrorCode.NOT_A_PREFIX, values={"value": text})
         number = self._international_digits(body)
         if number is None:
             number = self._national_prefix_to_international(body)
         split = split_country_code(number)
         if split is None:
-            raise InvalidNumberError(f"{text!r} has no known country code")
+            raise InvalidNumberError(f"{text!r} has no known country code",
+                                     code=ErrorCode.PREFIX_UNKNOWN_COUNTRY,
+                                     values={"value": text})
         if len(split[1]) < min_national_digits:
             raise InvalidNumberError(
                 f"prefix {text!r} is too short: {len(split[1])} national digits,"
-                f" at least {min_national_digits} needed"
+                f" at least {min_national_digits} needed",
+                code=ErrorCode.PREFIX_TOO_SHORT,
+                values={"value": text, "digits": str(len(split[1])),
+                        "needed": str(min_national_digits)},
             )
         if len(number) > MAX_E164_DIGITS:
-            raise InvalidNumberError(f"prefix {text!r} is longer than any number")
+            raise InvalidNumberError(f"prefix {text!r} is longer than any number",
+                                     code=ErrorCode.PREFIX_TOO_LONG, values={"value": text})
         if self.covers_protected(number):
-            raise ProtectedNumberError(f"prefix {text!r} covers a protected number")
+            raise ProtectedNumberError(f"prefix {text!r} covers a protected number",
+                                       code=ErrorCode.PREFIX_PROTECTED, values={"value": text})
         return number
 
     # -- reading helpers -----------------------------------------------------------------

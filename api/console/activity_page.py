@@ -34,7 +34,7 @@ def activity_page(request: Request, who: Reading, window: str = "day", direction
     way = Direction(direction) if direction in set(Direction) else None
     if number.strip():
         found, error = attempt(lambda: activity.read_entry_activity(
-            number.strip()[:64], who.context, who.session.key, 48))
+            number.strip()[:64], who.context, who.session.key, 48), who.language)
         return page(request, who, "activity.html", top=None, one=found, error=error,
                     window=chosen.value, direction=direction if way else "",
                     number=number[:64],

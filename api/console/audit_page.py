@@ -45,5 +45,5 @@ def audit_page(request: Request, who: Administering, actor: str = "", action: st
             cursor=cursor if STREAM_ID.fullmatch(cursor) else None,
             limit=PAGE_SIZE)
 
-    found, error = attempt(read)
+    found, error = attempt(read, who.language)
     return page(request, who, "audit.html", found=found, error=error, filters=filters)

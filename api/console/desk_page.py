@@ -33,7 +33,7 @@ def _reports(request: Request, who: Reading, *, status: int = 200, cursor: str =
     # The API's query patterns check a cursor before its handler runs; here, this does.
     position = cursor if re.fullmatch(reports.QUEUE_CURSOR_PATTERN, cursor) else None
     queue, failed = attempt(lambda: reports.list_reported(who.context, who.session.key,
-                                                          position, PAGE_SIZE))
+                                                          position, PAGE_SIZE), who.language)
     return page(request, who, "reports.html", status=status, queue=queue,
                 error=error or failed)
 
@@ -50,7 +50,7 @@ def promote(request: Request, who: Writing, form: Form) -> Response:
         number, ReportPromotion.model_validate({
             "category": field(form, "category"), "reason": field(form, "reason"),
             "valid_until": field(form, "valid_until") or None}),
-        who.context, who.session.key))
+        who.context, who.session.key), who.language)
     if done is None:
         return _reports(request, who, status=422, error=error)
     return after_change(PREFIX + "/reports", "report_promoted", done.number)
@@ -61,7 +61,7 @@ def dismiss(request: Request, who: Writing, form: Form) -> Response:
     number = field(form, "number")[:64]
     done, error = attempt(lambda: reports.dismiss_reported(
         number, ReportDismissal.model_validate({"reason": field(form, "reason")}),
-        who.context, who.session.key))
+        who.context, who.session.key), who.language)
     if done is None:
         return _reports(request, who, status=422, error=error)
     return after_change(PREFIX + "/reports", "report_dismissed", done.number)
@@ -73,7 +73,7 @@ def _disputes(request: Request, who: Reading, *, status: int = 200, shown: str =
     wanted = cast("DisputeStatus | None", shown if shown in STATUSES else None)
     position = cursor if re.fullmatch(DISPUTE_CURSOR, cursor) else None
     listed, failed = attempt(lambda: disputes.list_disputes(
-        who.context, who.session.key, wanted, position, PAGE_SIZE))
+        who.context, who.session.key, wanted, position, PAGE_SIZE), who.language)
     return page(request, who, "disputes.html", status=status, listed=listed,
                 shown=wanted or "", statuses=STATUSES, values=values or {},
                 error=error or failed)
@@ -90,7 +90,8 @@ def disputes_page(request: Request, who: Reading, status: str = "open", cursor: 
 def open_dispute(request: Request, who: Writing, form: Form) -> Response:
     values = {name: field(form, name) for name in ("number", "contact", "text")}
     opened, error = attempt(lambda: disputes.open_dispute(
-        DisputeCreate.model_validate(values), who.context, who.session.key, Response()))
+        DisputeCreate.model_validate(values), who.context, who.session.key, Response()),
+        who.language)
     if opened is None:
         return _disputes(request, who, status=422, values=values, error=error)
     return after_change(PREFIX + "/disputes", "dispute_opened", opened.number)
@@ -105,7 +106,7 @@ def decide(request: Request, who: Writing, form: Form, dispute_id: int,
     handler = disputes.uphold_dispute if decision == "uphold" else disputes.reject_dispute
     done, error = attempt(lambda: handler(
         dispute_id, DisputeDecision.model_validate({"reason": field(form, "reason")}),
-        who.context, who.session.key))
+        who.context, who.session.key), who.language)
     if done is None:
         return _disputes(request, who, status=422, error=error)
     return after_change(PREFIX + "/disputes", f"dispute_{decision}", done.number)

@@ -37,7 +37,7 @@ def list_entries(request: Request, who: Reading, source: str = "", category: str
     error = None
     after: tuple[str, str, bool] | None = None
     if cursor:
-        after, error = attempt(lambda: entry_after(cursor[:100]))
+        after, error = attempt(lambda: entry_after(cursor[:100]), who.language)
     wanted_category = Category(category) if category in set(Category) else None
     wanted_digits = prefix.strip().lstrip("+").replace(" ", "")
     if wanted_digits and not wanted_digits.isdigit():
@@ -79,7 +79,7 @@ def create_entry(request: Request, who: Writing, form: Form) -> Response:
             "reference": values["reference"], "valid_until": values["valid_until"] or None})
         return entries.create_entry(body, who.context, who.session.key, Response()).key
 
-    created, error = attempt(create)
+    created, error = attempt(create, who.language)
     if created is None:
         return page(request, who, "entry_form.html", status=422, entry=None, values=values,
                     categories=list(Category), applies=list(AppliesTo), error=error)
@@ -98,7 +98,7 @@ def _manual(who: Reading, key_text: str) -> Entry:
 
 @router.get("/entries/manual/{key_text}/edit", response_class=HTMLResponse)
 def edit_entry(request: Request, who: Writing, key_text: str) -> HTMLResponse:
-    entry, error = attempt(lambda: _manual(who, key_text[:20]))
+    entry, error = attempt(lambda: _manual(who, key_text[:20]), who.language)
     if entry is None:
         return page(request, who, "refused.html", status=404, message_key="error.not_found",
                     values={"what": key_text[:20], "detail": error})
@@ -124,9 +124,9 @@ def change_entry(request: Request, who: Writing, form: Form, key_text: str) -> R
         return entries.change_entry(MANUAL_SOURCE, key_text[:20], body, who.context,
                                     who.session.key).key
 
-    changed, error = attempt(change)
+    changed, error = attempt(change, who.language)
     if changed is None:
-        entry, _ = attempt(lambda: _manual(who, key_text[:20]))
+        entry, _ = attempt(lambda: _manual(who, key_text[:20]), who.language)
         return page(request, who, "entry_form.html", status=422,
                     entry=entry_out(entry) if entry else None,
                     values={**values, "number": key_text[:20]}, categories=list(Category),
@@ -138,7 +138,8 @@ def change_entry(request: Request, who: Writing, form: Form, key_text: str) -> R
 @router.post("/entries/manual/{key_text}/remove")
 def remove_entry(request: Request, who: Writing, form: Form, key_text: str) -> Response:
     done, error = attempt(lambda: entries.delete_entry(
-        MANUAL_SOURCE, key_text[:20], who.context, who.session.key, field(form, "reason")[:500]))
+        MANUAL_SOURCE, key_text[:20], who.context, who.session.key, field(form, "reason")[:500]),
+        who.language)
     if done is None:
         return page(request, who, "refused.html", status=404, message_key="error.not_found",
                     values={"what": key_text[:20], "detail": error})
@@ -169,7 +170,7 @@ def paste(request: Request, who: Writing, form: Form) -> HTMLResponse:
                 "reference": values["reference"], "valid_until": values["valid_until"] or None})
             return entries.create_entry(body, who.context, who.session.key, Response()).key
 
-        created, error = attempt(create)
+        created, error = attempt(create, who.language)
         results.append((line, typed[:64], "added" if created else "rejected",
                         created or error or ""))
     return page(request, who, "paste.html", categories=list(Category), values=values,

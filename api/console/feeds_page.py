@@ -53,7 +53,8 @@ def list_page(request: Request, who: Reading) -> Response:
 
 def _detail(request: Request, who: Reading, feed_id: str, *, status: int = 200,
             sync: Any = None, error: str | None = None) -> Response:
-    feed, missing = attempt(lambda: feeds.read_feed(feed_id, who.context, who.session.key))
+    feed, missing = attempt(lambda: feeds.read_feed(feed_id, who.context, who.session.key),
+                            who.language)
     if feed is None:
         return page(request, who, "refused.html", status=404, message_key="error.not_found",
                     values={"what": feed_id[:64], "detail": missing})
@@ -91,7 +92,7 @@ def promote(request: Request, who: Writing, form: Form, feed_id: str) -> Respons
         return feeds.put_feed(feed_id[:64], spec, who.context, who.session.key, Response(),
                               field(form, "reason")[:500] or "promoted from shadow")
 
-    done, error = attempt(promoted)
+    done, error = attempt(promoted, who.language)
     if done is None:
         return _detail(request, who, feed_id[:64], status=422, error=error)
     return after_change(f"{PREFIX}/feeds/{feed_id[:64]}", "promoted", feed_id[:64])

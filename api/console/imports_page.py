@@ -99,7 +99,7 @@ async def preview(request: Request, who: Writing, form: Form) -> Response:
     if not data:
         return _form_page(request, who, status=422, options=options, error="error.no_file")
     outcome, error = await run_in_threadpool(
-        attempt, lambda: _run(who, data, options, dry_run=True))
+        attempt, lambda: _run(who, data, options, dry_run=True), who.language)
     if outcome is None:
         return _form_page(request, who, status=422, options=options, error=error)
     await run_in_threadpool(stash_upload, who.context.store, who.session, data, PREVIEW_TTL_S)
@@ -112,7 +112,7 @@ def apply(request: Request, who: Writing, form: Form) -> Response:
     data = stashed_upload(who.context.store, who.session)
     if data is None:
         return _form_page(request, who, status=409, options=options, error="error.no_preview")
-    outcome, error = attempt(lambda: _run(who, data, options, dry_run=False))
+    outcome, error = attempt(lambda: _run(who, data, options, dry_run=False), who.language)
     if outcome is None:
         return _form_page(request, who, status=409, options=options, error=error)
     drop_upload(who.context.store, who.session)

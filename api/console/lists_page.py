@@ -18,7 +18,7 @@ PAGE_SIZE = 100
 @router.get("/allowlist", response_class=HTMLResponse)
 def allowlist_page(request: Request, who: Reading, cursor: str = "") -> Response:
     listed, error = attempt(lambda: allowlist.list_allowlist(
-        who.context, who.session.key, cursor[:400] or None, PAGE_SIZE))
+        who.context, who.session.key, cursor[:400] or None, PAGE_SIZE), who.language)
     return page(request, who, "allowlist.html", listed=listed, error=error,
                 values={"number": request.query_params.get("number", "")[:64]})
 
@@ -29,10 +29,10 @@ def allow(request: Request, who: Writing, form: Form) -> Response:
     key_field = "prefix" if typed.endswith(("*", "x", "X")) else "number"
     added, error = attempt(lambda: allowlist.add_allow(
         AllowCreate.model_validate({key_field: typed, "reason": reason}), who.context,
-        who.session.key))
+        who.session.key), who.language)
     if added is None:
         listed, _ = attempt(lambda: allowlist.list_allowlist(
-            who.context, who.session.key, None, PAGE_SIZE))
+            who.context, who.session.key, None, PAGE_SIZE), who.language)
         return page(request, who, "allowlist.html", status=422, listed=listed, error=error,
                     values={"number": typed[:64], "reason": reason[:500]})
     return after_change(PREFIX + "/allowlist", "allowed", added.key)
@@ -42,10 +42,10 @@ def allow(request: Request, who: Writing, form: Form) -> Response:
 def disallow(request: Request, who: Writing, form: Form) -> Response:
     key = field(form, "key")[:20]
     _, error = attempt(lambda: allowlist.remove_allow(key, who.context, who.session.key,
-                                                      field(form, "reason")[:500]))
+                                                      field(form, "reason")[:500]), who.language)
     if error is not None:
         listed, _ = attempt(lambda: allowlist.list_allowlist(
-            who.context, who.session.key, None, PAGE_SIZE))
+            who.context, who.session.key, None, PAGE_SIZE), who.language)
         return page(request, who, "allowlist.html", status=404, listed=listed, error=error,
                     values={})
     return after_change(PREFIX + "/allowlist", "disallowed", key)
@@ -56,7 +56,7 @@ def subscriber_page(request: Request, who: Reading, number: str = "") -> Respons
     found, error = None, None
     if number.strip():
         found, error = attempt(lambda: subscribers.read_subscriber(
-            number.strip()[:64], who.context, who.session.key))
+            number.strip()[:64], who.context, who.session.key), who.language)
     return page(request, who, "subscribers.html", number=number[:64], found=found,
                 error=error)
 
@@ -72,7 +72,7 @@ def set_settings(request: Request, who: Writing, form: Form) -> Response:
     changed, error = attempt(lambda: subscribers.set_subscriber(
         number, SubscriberChange.model_validate({
             "mode": field(form, "mode") or None, "language": field(form, "language") or None}),
-        who.context, who.session.key))
+        who.context, who.session.key), who.language)
     if changed is None:
         return page(request, who, "subscribers.html", status=422, number=number, found=None,
                     error=error)
@@ -83,7 +83,7 @@ def set_settings(request: Request, who: Writing, form: Form) -> Response:
 def forget(request: Request, who: Writing, form: Form) -> Response:
     number = field(form, "number")[:64]
     _, error = attempt(lambda: subscribers.delete_subscriber(number, who.context,
-                                                             who.session.key))
+                                                             who.session.key), who.language)
     if error is not None:
         return page(request, who, "subscribers.html", status=404, number=number, found=None,
                     error=error)
@@ -95,10 +95,10 @@ def personal_allow(request: Request, who: Writing, form: Form) -> Response:
     number, other = field(form, "number")[:64], field(form, "other")[:64]
     changed, error = attempt(lambda: subscribers.personal_allow(
         number, PersonalAllow.model_validate({"number": other}), who.context,
-        who.session.key))
+        who.session.key), who.language)
     if changed is None:
         found, _ = attempt(lambda: subscribers.read_subscriber(number, who.context,
-                                                               who.session.key))
+                                                               who.session.key), who.language)
         return page(request, who, "subscribers.html", status=422, number=number, found=found,
                     error=error)
     return _back(changed.number, "personal_allowed", other)
@@ -108,10 +108,10 @@ def personal_allow(request: Request, who: Writing, form: Form) -> Response:
 def personal_disallow(request: Request, who: Writing, form: Form) -> Response:
     number, other = field(form, "number")[:64], field(form, "other")[:64]
     _, error = attempt(lambda: subscribers.personal_disallow(number, other, who.context,
-                                                             who.session.key))
+                                                             who.session.key), who.language)
     if error is not None:
         found, _ = attempt(lambda: subscribers.read_subscriber(number, who.context,
-                                                               who.session.key))
+                                                               who.session.key), who.language)
         return page(request, who, "subscribers.html", status=404, number=number, found=found,
                     error=error)
     return _back(number, "personal_disallowed", other)

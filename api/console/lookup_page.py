@@ -24,6 +24,6 @@ def lookup(request: Request, who: Reading, number: str = "", direction: str = "i
     if number.strip():
         result, error = attempt(lambda: numbers.explain_number(
             number.strip()[:64], who.context, who.session.key, chosen,
-            subscriber.strip()[:64] or None))
+            subscriber.strip()[:64] or None), who.language)
     return page(request, who, "lookup.html", number=number[:64], direction=chosen.value,
                 subscriber=subscriber[:64], result=result, error=error)

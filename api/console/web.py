@@ -4,7 +4,9 @@ CSRF check, and the answers for refusals.
 Pages are Jinja2 templates with autoescape on: every value a page shows (an entry's reason, a
 feed's error, a number as typed) is text, never markup. Strings a person reads come from one
 catalogue per language (`catalog/en.json`, `catalog/nl.json`); the language is the
-`cs_lang` cookie, else the browser's preference, else English.
+`cs_lang` cookie, else the browser's preference, else English. An error the API or the core
+answers with is the catalogue's `problem.<code>` when it carries an `ErrorCode`; otherwise
+its English detail (`error_text`).
 
 Access is the API's: a session is an API key signed in (`blocklist.store.sessions`), read
 again on every request; `Viewer` carries it. A page that changes anything needs the role the
@@ -31,7 +33,13 @@ from starlette.datastructures import FormData
 
 from api.context import Context, get_context
 from api.problems import Problem
-from blocklist.errors import FeedError, InvalidEntryError, InvalidNumberError, SyncRefusedError
+from blocklist.errors import (
+    ErrorCode,
+    FeedError,
+    InvalidEntryError,
+    InvalidNumberError,
+    SyncRefusedError,
+)
 from blocklist.store.apikeys import Role
 from blocklist.store.sessions import Session, read_session
 
@@ -165,20 +173,34 @@ def text_field(form: FormData, name: str, default: str = "") -> str:
     return value.strip() if isinstance(value, str) else default
 
 
-def attempt(call: Callable[[], T]) -> tuple[T | None, str | None]:
-    """Run one of the API's own functions: its result, or the error it answers with (the
-    API's detail, which names the bad value)."""
+def attempt(call: Callable[[], T], language: str) -> tuple[T | None, str | None]:
+    """Run one of the API's own functions: its result, or the error it answers with, as
+    `error_text` says it in `language` (naming the bad value)."""
     try:
         return call(), None
     except Problem as problem:
-        return None, problem.detail
+        return None, error_text(language, problem.detail, problem.code, problem.values)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return None, f"{where}: {first.get('msg', 'invalid')}" if where else str(
-            first.get("msg", "invalid"))
+        message = str(first.get("msg", "invalid"))
+        return None, error_text(language, f"{where}: {message}" if where else message)
     except (InvalidNumberError, InvalidEntryError, FeedError, SyncRefusedError) as error:
-        return None, str(error)
+        return None, error_text(language, str(error), error.code, error.values)
+
+
+def error_text(language: str, detail: str, code: ErrorCode | None = None,
+               values: Mapping[str, str] | None = None) -> str:
+    """An error as the console shows it: the catalogue's `problem.<code>` in `language`,
+    filled with `values`, when the error has a code the catalogue knows; otherwise the API's
+    English `detail`, which a language other than English leads with a short "the API
+    says" (`problem.api_says`)."""
+    if code is not None and f"problem.{code}" in catalog("en"):
+        try:
+            return translate(language, f"problem.{code}", **(values or {}))
+        except (KeyError, IndexError):  # values lack a placeholder: the detail names them
+            pass
+    return translate(language, "problem.api_says", detail=detail)
 
 
 def page(request: Request, who: Viewer | None, template: str, *, status: int = 200,

@@ -101,6 +101,26 @@ def test_entry_added_in_the_console_blocks_a_fastagi_call_and_its_removal_allows
     assert call_action(fastagi_port, "+31855550177") == "allow"
 
 
+def test_a_dutch_viewer_reads_a_bad_number_refused_in_dutch_naming_it(
+        server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
+    """The entry form, in Dutch, refuses a number that is none with a Dutch message naming
+    what was typed, and keeps it in the field; nothing is listed."""
+    page = browser.page()
+    sign_in(page, server_url, keys.write, "/console/entries/new")
+    page.get_by_role("link", name="NL").click()
+    expect(page.get_by_role("heading", name="Vermelding toevoegen")).to_be_visible()
+    page.get_by_label("Nummer, of blok eindigend op *").fill("085 555 01")
+    page.get_by_label("Categorie").select_option("fraud")
+    page.get_by_role("button", name="Opslaan").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Geen geldig telefoonnummer: 085 555 01 (gelezen als +318555501).")
+    expect(page.get_by_label("Nummer, of blok eindigend op *")).to_have_value("085 555 01")
+    screenshot(page, "console-entry-refused-nl")
+    key = ("318555501", False)
+    assert store.entries_for([key])[key] == []
+
+
 def test_import_preview_names_the_bad_row_and_apply_adds_the_entries(
         server_url: str, browser: Browser, store: Store, keys: Keys, screenshot: Shot) -> None:
     """A CSV with one bad row: the preview names its line; applied, the entries are listed."""
