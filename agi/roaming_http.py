@@ -57,7 +57,7 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
                      " (percent-encode them in the path or query)")
     try:
         parts = urlsplit(url)
-    except ValueError as exc:  # brackets unpaired, or (Python 3.11.4 on) not around an IP address
+    except ValueError as exc:  # brackets unpaired, or (some versions) not around an IP address
         raise refuse(f"{expected}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise refuse(expected)
@@ -66,19 +66,26 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
                      " without it")
     if "#" in url:
         raise refuse("a #fragment is not sent (write a # in the path or query as %23)")
-    if "[" in parts.netloc and parts.netloc.rpartition("]")[2][:1] not in ("", ":"):
-        raise refuse(f"{expected}: after ']' only a :PORT")  # urlsplit refuses it since 3.11.4
+    if "[" in parts.netloc and (parts.netloc.rpartition("@")[2].partition("[")[0]
+                                or parts.netloc.rpartition("]")[2][:1] not in ("", ":")):
+        # urlsplit takes text before '[' or after ']' in some Python versions, not in others
+        raise refuse(f"{expected}: nothing before '[', and after ']' only a :PORT")
     host_problem = _host_problem(parts.hostname, bracketed="[" in parts.netloc)
     if host_problem is not None:
         raise refuse(host_problem)
-    try:
-        port = parts.port
-    except ValueError:
-        raise refuse("the port is not a port (a number 1..65535 after the ':')") from None
-    if parts.netloc.endswith(":"):
+    port = None
+    port_text = _port_text(parts.netloc)
+    if port_text == "":
         raise refuse("the port is not a port (a number 1..65535 after the ':'): it is empty")
-    if port == 0:
-        raise refuse("port 0 is not a port")
+    if port_text is not None:
+        # Read here, not by urlsplit's .port: any number of leading zeros, and no int() of
+        # thousands of digits (the same rule as the settings' check).
+        digits = port_text.lstrip("0")
+        if not port_text.isdigit() or len(digits) > 5 or int(digits or "0") > 65535:
+            raise refuse("the port is not a port (a number 1..65535 after the ':')")
+        if not digits:
+            raise refuse("port 0 is not a port")
+        port = int(digits)
     path = parts.path or "/"
     if "{e164}" not in path and "{e164}" not in parts.query:
         path = path.rstrip("/") + "/{e164}"
@@ -86,6 +93,16 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
         path += "?" + parts.query
     tls = parts.scheme == "https"
     return RoamingEndpoint(parts.hostname, port or (443 if tls else 80), tls, path)
+
+
+def _port_text(netloc: str) -> str | None:
+    """What follows the host's ':' in `netloc` (user info already refused), or None."""
+    host_port = netloc.rpartition("@")[2]
+    if host_port.startswith("["):
+        after = host_port.partition("]")[2]
+        return after[1:] if after.startswith(":") else None
+    _host, colon, port = host_port.partition(":")
+    return port if colon else None
 
 
 def _host_problem(host: str, *, bracketed: bool) -> str | None:

@@ -527,9 +527,10 @@ def _roaming_url_problem(parts: re.Match[str], expected: str) -> str | None:
         return (f"the host {host!r} ends in a number but is not an IPv4 address"
                 " (four numbers 0..255, without leading zeros)")
     if port is not None:
-        if not port.isdigit() or len(port.lstrip("0")) > 5 or int(port) > 65535:
+        digits = port.lstrip("0")  # any number of leading zeros, and no int() of them all
+        if not port.isdigit() or len(digits) > 5 or int(digits or "0") > 65535:
             return f"{expected}: the port is not a port (a number 1..65535 after the ':')"
-        if int(port) == 0:
+        if not digits:
             return "port 0 is not a port"
     return None
 

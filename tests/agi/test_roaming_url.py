@@ -79,6 +79,8 @@ urls = st.builds(lambda *pieces: "".join(pieces), schemes, userinfo, hosts, port
 @example("https://hlr example/r")
 @example("http://h:/r")
 @example("http://h/r#frag")
+@example("http://a[::1]/r")
+@example("http://h:" + "0" * 5000 + "80/r")
 def test_settings_and_endpoint_refuse_the_same_urls(url: str) -> None:
     """The settings refuse a URL exactly when the call path's parse refuses it."""
     assert refused_by_settings(url) == refused_by_endpoint(url)
@@ -158,6 +160,10 @@ def test_both_accept(url: str) -> None:
     ("http://[v1.fe]/r", "the host '[v1.fe]' is not an IPv6", "is not an IPv6 address"),
     ("http://[fe80::1%25eth0]/r", "IPv6 zone (%)", "IPv6 zone (%)"),
     ("http://[::1]x/r", "expected http:// or https://", "expected http:// or https://"),
+    ("http://a[::1]/r", "expected http:// or https://", "expected http:// or https://"),
+    ("https://x[fd00::5]:8443/r", "expected http:// or https://",
+     "expected http:// or https://"),
+    ("http://h:" + "0" * 5000 + "/r", "port 0 is not a port", "port 0 is not a port"),
     ("http://h]/r", "expected http:// or https://", "Invalid IPv6 URL"),
     ("http://a@b@h/r", "user info", "user info"),
     ("http:\\\\h/r", "expected http:// or https://", "expected http:// or https://"),
