@@ -12,7 +12,16 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api import feeds
-from api.console.web import PREFIX, Form, Reading, Writing, after_change, attempt, page
+from api.console.web import (
+    PREFIX,
+    Form,
+    Reading,
+    Writing,
+    after_change,
+    attempt,
+    error_text,
+    page,
+)
 from api.console.web import text_field as field
 from api.feed_models import FeedOut, FeedSpec
 from api.problems import Problem
@@ -78,7 +87,9 @@ async def sync_now(request: Request, who: Writing, form: Form, feed_id: str) -> 
                                        dry_run=dry_run, force=False,
                                        reason=field(form, "reason")[:500])
     except Problem as problem:
-        return _detail(request, who, feed_id[:64], status=problem.status, error=problem.detail)
+        return _detail(request, who, feed_id[:64], status=problem.status,
+                       error=error_text(who.language, problem.detail, problem.code,
+                                        problem.values))
     return _detail(request, who, feed_id[:64], sync=result)
 
 

@@ -6,6 +6,7 @@ problem documents and so the CLI stay as they were."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable
 
@@ -97,7 +98,7 @@ def test_a_coded_error_reads_in_each_language_filled_with_its_values(code: Error
 def test_dutch_names_the_bad_number() -> None:
     """The example the desk sees most: not a number at all."""
     _, shown = attempt(lambda: NL.parse_exact("085 555"), "nl")
-    assert shown == "Geen geldig telefoonnummer: 085 555."
+    assert shown == "Geen geldig telefoonnummer: '085 555'."
 
 
 def test_the_api_carries_the_code_through_its_problem_but_not_into_the_document() -> None:
@@ -109,7 +110,7 @@ def test_the_api_carries_the_code_through_its_problem_but_not_into_the_document(
                                          "message": "'112' is a protected number and can't"
                                                     " be listed"}]}
     _, shown = attempt(_fail(problem), "nl")
-    assert shown == "112 is een beschermd nummer (alarmnummer, kort nummer of extra beschermd)" \
+    assert shown == "'112' is een beschermd nummer (alarmnummer, kort nummer of extra beschermd)" \
                     " en kan niet vermeld worden."
 
 
@@ -151,9 +152,9 @@ def _dutch(client: httpx.Client) -> httpx.Client:
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ("number=abc", "Geen geldig telefoonnummer: abc. Een gesprek met dit nummer zou worden"
+    ("number=abc", "Geen geldig telefoonnummer: 'abc'. Een gesprek met dit nummer zou worden"
                    " doorgelaten (reden invalid-number)."),
-    ("number=0855550101&subscriber=xyz", "Abonnee xyz is geen telefoonnummer."),
+    ("number=0855550101&subscriber=xyz", "Abonnee 'xyz' is geen telefoonnummer."),
 ])
 def test_the_lookup_page_says_the_api_refusal_in_dutch(api: Api, query: str,
                                                        expected: str) -> None:
@@ -162,7 +163,7 @@ def test_the_lookup_page_says_the_api_refusal_in_dutch(api: Api, query: str,
     client, _ = signed_in(api, "read")
     page = _dutch(client).get(f"/console/lookup?{query}")
     shown = re.search(r'role="alert">([^<]*)<', page.text)
-    assert shown is not None and shown.group(1) == expected
+    assert shown is not None and html.unescape(shown.group(1)) == expected
     number, _, rest = query.partition("&")
     answer = api.client("read").get(f"/v1/numbers/{number.split('=')[1]}",
                                      params={"direction": "inbound",

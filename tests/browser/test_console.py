@@ -114,7 +114,7 @@ def test_a_dutch_viewer_reads_a_bad_number_refused_in_dutch_naming_it(
     page.get_by_role("button", name="Opslaan").click()
 
     expect(page.get_by_role("alert")).to_have_text(
-        "Geen geldig telefoonnummer: 085 555 01 (gelezen als +318555501).")
+        "Geen geldig telefoonnummer: '085 555 01' (gelezen als +318555501).")
     expect(page.get_by_label("Nummer, of blok eindigend op *")).to_have_value("085 555 01")
     screenshot(page, "console-entry-refused-nl")
     key = ("318555501", False)
