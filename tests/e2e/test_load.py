@@ -6,9 +6,10 @@ Rate, length and list size: CALLSCREEN_E2E_LOAD_RATE (calls/s, default 50),
 CALLSCREEN_E2E_LOAD_SECONDS (default 60), CALLSCREEN_E2E_LOAD_NUMBERS (default 1,000,000).
 
 Why 50 calls/s: the run also prints the CPU time the test Asterisk spent per call. On the 2-core
-CI machine it was 11 ms per screened call, 8 ms of it with the screening taken out of the
-dialplan (a plain Dial), so at 100 calls/s Asterisk alone took 1.1 to 1.5 of the 2 cores beside
-two SIPp processes, the FastAGI server and Redis. On a slower day it fell behind (SIPp saw a
+CI machine it was 11-12 ms per screened call (about 8 ms in a one-off run with the screening
+taken out of the dialplan, a plain Dial), so at 100 calls/s Asterisk alone took 1.1 of the 2
+cores when this test ran by itself and 1.45 within the whole suite (/proc sampled every 2 s),
+beside two SIPp processes, the FastAGI server and Redis. On a slower day it fell behind (SIPp saw a
 mean response time of 2.8 s) and 563 of 6,000 calls failed: a test of the machine, not of
 callscreen. 50 calls/s keeps Asterisk under one core; set the rate higher on a bigger machine.
 """

@@ -185,7 +185,7 @@ class Sipp:
         proc = subprocess.Popen(self.chroot.command(argv), stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        answerer = Answerer(name, proc, msg, out, control)
+        answerer = Answerer(name, proc, msg, out, control, self.work / f"{stem}.err")
         answerer.wait_ready(local_port)
         return answerer
 
@@ -199,6 +199,7 @@ class Answerer:
     msg: Path
     out: Path
     control_port: int
+    error_log: Path
 
     def wait_ready(self, sip_port: int, timeout_s: float = 10) -> None:
         """Wait until SIPp has bound its SIP port (so no INVITE arrives before it listens)."""
@@ -222,7 +223,7 @@ class Answerer:
         except subprocess.TimeoutExpired:
             self.quit()
         return SippRun(self.name, self.proc.returncode, Trace.read(self.msg),
-                       self.out.read_text(errors="replace"))
+                       self.out.read_text(errors="replace"), _error_log_end(self.error_log))
 
     def quit(self, timeout_s: float = 10) -> SippRun:
         """Stop now, cleanly (SIPp's control socket: 'Q' = quit at once), flushing its trace."""
@@ -234,7 +235,7 @@ class Answerer:
             except subprocess.TimeoutExpired:
                 stop(self.proc)
         return SippRun(self.name, self.proc.returncode, Trace.read(self.msg),
-                       self.out.read_text(errors="replace"))
+                       self.out.read_text(errors="replace"), _error_log_end(self.error_log))
 
 
 def _error_log_end(path: Path, lines: int = 30) -> str:
