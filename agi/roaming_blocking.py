@@ -12,17 +12,20 @@ what is left of `CALLSCREEN_LOOKUP_TIMEOUT_MS`: both together never take longer.
 Plain `socket`: `ssl` is imported only for an https URL, and this module only for a call that
 needs the check, so the script's other calls start no slower. A new process per call has no
 cache: each such call asks. Over https the certificate and host name are verified against
-`CALLSCREEN_ROAMING_CHECK_CA` or the system's trust store. For the system's, the script loads
-its hashed CA directory (`ssl.get_default_verify_paths().capath`, `SSL_CERT_DIR` if set), from
-which OpenSSL reads only the issuer the handshake needs: about 2 ms, like one CA file of the
-operator's own, where reading the system's whole bundle file took about 30 ms on the machine
-measured. The bundle is still what it loads when `SSL_CERT_FILE` names one (the operator chose
-it) or there is no such directory (`trust_locations`). The TLS context is built first, before
-the name is resolved, and its cost counted against the budget: a call with no time left after
-it gives up before connecting. What can't be interrupted is that load itself and importing
-`ssl` (about 10 ms), so a call may overrun its budget by that much. A CA file that can't be
-read (the per-call script does not check it on each call) is an `error`: the number
-`roaming-unverified`, the call screened as usual.
+`CALLSCREEN_ROAMING_CHECK_CA` (one CA file, about 2 ms) or else the system's trust store.
+The script then loads only the system's CA directory (`ssl.get_default_verify_paths().capath`),
+from which OpenSSL reads only the issuer the handshake needs, also about 2 ms, when (i) neither
+`SSL_CERT_FILE` nor `SSL_CERT_DIR` is set (non-empty) and (ii) that directory holds OpenSSL's
+hash links (a name `[0-9a-f]{8}.[0-9]+`, as `openssl rehash` makes: Debian's `/etc/ssl/certs`).
+Otherwise (a directory of bundle files alone, as RHEL's `/etc/pki/tls/certs`; no directory;
+either variable set) it takes OpenSSL's defaults, the bundle file loaded whole (about 30 ms on
+the machine measured) and the directory, the variables honoured: a directory `SSL_CERT_DIR`
+names adds to the bundle, it does not replace it (`trust_locations`). The TLS context is built
+first, before the name is resolved, and its cost counted against the budget: a call with no
+time left after it gives up before connecting. What can't be interrupted is that load itself
+and importing `ssl` (12 to 15 ms in a fresh process where measured), so a call may overrun its
+budget by that much. A CA file that can't be read (the per-call script does not check it on
+each call) is an `error`: the number `roaming-unverified`, the call screened as usual.
 """
 
 from __future__ import annotations
@@ -69,18 +72,39 @@ def ask_roaming(url: str, e164: str, timeout_s: float,
     return RoamingAnswer(roaming, outcome)
 
 
-def trust_locations(ca_file: str | None, system_capath: str | None,
+def trust_locations(ca_file: str | None, system_capath: str | None, capath_hashed: bool,
                     environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     """The `(cafile, capath)` that `ssl.create_default_context` verifies the endpoint against:
-    the operator's `ca_file` if given; else the system's hashed CA directory `system_capath`
-    (None when there is none), which OpenSSL reads lazily, one issuer at a time; else
-    `(None, None)`, the system's default paths, whole bundle file included. The default too
-    when `environ` has `SSL_CERT_FILE`: a bundle the operator named is the one trusted."""
+    the operator's `ca_file` if given; else the system's CA directory `system_capath` alone,
+    which OpenSSL reads lazily, one issuer at a time, when it is hashed (`capath_hashed`: it
+    holds OpenSSL's hash links) and `environ` sets neither `SSL_CERT_FILE` nor
+    `SSL_CERT_DIR`; else `(None, None)`, OpenSSL's default paths (the bundle file whole and
+    the directory, as those variables say)."""
     if ca_file:
         return ca_file, None
-    if system_capath is None or environ.get("SSL_CERT_FILE"):
+    if (system_capath is None or not capath_hashed
+            or environ.get("SSL_CERT_FILE") or environ.get("SSL_CERT_DIR")):
         return None, None
     return None, system_capath
+
+
+def is_hash_link_name(name: str) -> bool:
+    """Whether `name` is one of OpenSSL's hash links in a CA directory: 8 lower-case hex
+    digits, a dot, a decimal count (`[0-9a-f]{8}\\.[0-9]+`)."""
+    return (len(name) > 9 and name[8] == "." and all(c in "0123456789abcdef" for c in name[:8])
+            and all(c in "0123456789" for c in name[9:]))
+
+
+def _is_hashed(directory: str | None) -> bool:
+    """Whether `directory` holds at least one hash link (stops at the first); False when
+    there is none or it can't be read."""
+    if directory is None:
+        return False
+    try:
+        with os.scandir(directory) as entries:
+            return any(is_hash_link_name(entry.name) for entry in entries)
+    except OSError:
+        return False
 
 
 def _left(deadline: float) -> float:
@@ -138,7 +162,8 @@ def _client_context(ca_file: str | None) -> ssl.SSLContext:
     against `trust_locations`, the environment read now."""
     import ssl  # only for https: the script's other calls never load it
 
-    cafile, capath = trust_locations(ca_file, ssl.get_default_verify_paths().capath, os.environ)
+    capath = None if ca_file else ssl.get_default_verify_paths().capath  # no scan when unused
+    cafile, capath = trust_locations(ca_file, capath, _is_hashed(capath), os.environ)
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 

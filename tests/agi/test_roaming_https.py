@@ -1,7 +1,8 @@
 """The roaming check over HTTPS, against a real local TLS server with a certificate of a test
 CA (trustme), on both clients (the FastAGI server's asyncio one, the per-call script's blocking
 one): verified against CALLSCREEN_ROAMING_CHECK_CA, host name included, or (the blocking one)
-against a hashed CA directory named by SSL_CERT_DIR; an untrusted certificate or a server that
+against the system's CA directory alone when it is hashed (here a temporary one, made the
+system's), else the system's defaults; an untrusted certificate or a server that
 never answers leaves the number unverified, the call answered."""
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import trustme
 from prometheus_client import REGISTRY
 
 from agi.roaming import RoamingCheck
-from agi.roaming_blocking import _client_context, ask_roaming, trust_locations
+from agi.roaming_blocking import (
+    _client_context,
+    _is_hashed,
+    ask_roaming,
+    is_hash_link_name,
+    trust_locations,
+)
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
 from tests.agi.asterisk_peer import call_fastagi, environment
@@ -81,9 +88,27 @@ def ca_dir(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
+def unhashed_ca_dir(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A CA directory like RHEL's: the endpoint's CA in a PEM file, but no hash link."""
+    path = tmp_path_factory.mktemp("unhashed") / "certs"
+    path.mkdir()
+    ca.cert_pem.write_to_path(str(path / "ca.pem"))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
 def other_ca_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A hashed CA directory holding only a CA that did not sign the endpoint's certificate."""
     return hashed_dir(tmp_path_factory.mktemp("untrusted") / "certs", trustme.CA())
+
+
+def system_capath(monkeypatch: pytest.MonkeyPatch, capath: str) -> None:
+    """Make `capath` the system's CA directory (`ssl.get_default_verify_paths().capath`), the
+    rest of the default paths real; SSL_CERT_FILE and SSL_CERT_DIR unset."""
+    real = ssl.get_default_verify_paths()
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: real._replace(capath=capath))
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 
 
 def checks(outcome: str) -> float:
@@ -120,20 +145,39 @@ def test_blocking_client_refuses_an_untrusted_certificate(
     assert len(tls_endpoint.asked) == before
 
 
-@pytest.mark.parametrize(("ca_file", "capath", "environ", "locations"), [
-    ("/ca.pem", "/certs", {}, ("/ca.pem", None)),
-    ("/ca.pem", None, {"SSL_CERT_FILE": "/b.pem"}, ("/ca.pem", None)),
-    (None, "/certs", {}, (None, "/certs")),
-    (None, "/certs", {"SSL_CERT_DIR": "/certs"}, (None, "/certs")),
-    (None, "/certs", {"SSL_CERT_FILE": "/b.pem"}, (None, None)),
-    (None, "/certs", {"SSL_CERT_FILE": ""}, (None, "/certs")),
-    (None, None, {}, (None, None)),
+@pytest.mark.parametrize(("ca_file", "capath", "hashed", "environ", "locations"), [
+    ("/ca.pem", "/certs", True, {}, ("/ca.pem", None)),
+    ("/ca.pem", None, False, {"SSL_CERT_FILE": "/b.pem"}, ("/ca.pem", None)),
+    (None, "/certs", True, {}, (None, "/certs")),
+    (None, "/certs", False, {}, (None, None)),
+    (None, "/certs", True, {"SSL_CERT_DIR": "/certs"}, (None, None)),
+    (None, "/certs", True, {"SSL_CERT_DIR": "/more"}, (None, None)),
+    (None, "/certs", True, {"SSL_CERT_FILE": "/b.pem"}, (None, None)),
+    (None, "/certs", True, {"SSL_CERT_FILE": "", "SSL_CERT_DIR": ""}, (None, "/certs")),
+    (None, None, False, {}, (None, None)),
 ])
-def test_trust_locations(ca_file: str | None, capath: str | None, environ: dict[str, str],
+def test_trust_locations(ca_file: str | None, capath: str | None, hashed: bool,
+                         environ: dict[str, str],
                          locations: tuple[str | None, str | None]) -> None:
-    """The operator's CA file first; else the system's hashed directory; else the system's
-    defaults, as also when SSL_CERT_FILE names a bundle."""
-    assert trust_locations(ca_file, capath, environ) == locations
+    """The operator's CA file first; else the system's directory alone when it is hashed and
+    neither SSL_CERT_FILE nor SSL_CERT_DIR is set; else the system's defaults."""
+    assert trust_locations(ca_file, capath, hashed, environ) == locations
+
+
+@pytest.mark.parametrize(("name", "link"), [
+    ("1a2b3c4d.0", True), ("1a2b3c4d.12", True), ("1A2B3C4D.0", False), ("1a2b3c4d.", False),
+    ("1a2b3c4d.r0", False), ("1a2b3c4g.0", False), ("1a2b3c4.0", False),
+    ("ca-bundle.crt", False), ("1a2b3c4d0", False),
+])
+def test_is_hash_link_name(name: str, link: bool) -> None:
+    """OpenSSL's hash link names, `[0-9a-f]{8}.[0-9]+`, and nothing else."""
+    assert is_hash_link_name(name) is link
+
+
+def test_is_hashed(ca_dir: str, unhashed_ca_dir: str, tmp_path: Path) -> None:
+    """A directory with a hash link is hashed; one of PEM files alone, or none, is not."""
+    assert (_is_hashed(ca_dir), _is_hashed(unhashed_ca_dir)) == (True, False)
+    assert (_is_hashed(str(tmp_path / "absent")), _is_hashed(None)) == (False, False)
 
 
 @pytest.mark.parametrize(("directory", "outcome"), [("trusted", "verified"),
@@ -142,10 +186,9 @@ def test_blocking_client_verifies_against_the_hashed_ca_directory(
     tls_endpoint: Endpoint, ca_dir: str, other_ca_dir: str, monkeypatch: pytest.MonkeyPatch,
     directory: str, outcome: str
 ) -> None:
-    """No CA file: the system's hashed CA directory, here SSL_CERT_DIR, is the trust store. The
-    endpoint's CA in it verifies; another CA alone in it refuses the certificate."""
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.setenv("SSL_CERT_DIR", ca_dir if directory == "trusted" else other_ca_dir)
+    """No CA file: the system's hashed CA directory is the trust store, alone. The endpoint's
+    CA in it verifies; another CA alone in it refuses the certificate."""
+    system_capath(monkeypatch, ca_dir if directory == "trusted" else other_ca_dir)
     answer = ask_roaming(tls_endpoint.url, ROAMER, 2.0)
     assert answer.outcome == outcome
     if outcome == "error":
@@ -153,20 +196,26 @@ def test_blocking_client_verifies_against_the_hashed_ca_directory(
         assert "CERTIFICATE_VERIFY_FAILED" in answer.detail
 
 
-@pytest.mark.parametrize("bundle", [False, True])
+@pytest.mark.parametrize("case", ["hashed", "SSL_CERT_FILE", "SSL_CERT_DIR", "unhashed"])
 def test_blocking_client_loads_the_ca_directory_lazily(
-    ca_dir: str, ca_file: str, monkeypatch: pytest.MonkeyPatch, bundle: bool
+    ca_dir: str, unhashed_ca_dir: str, ca_file: str, monkeypatch: pytest.MonkeyPatch,
+    case: str
 ) -> None:
-    """From the directory no certificate is read before a handshake asks for its issuer; a
-    bundle SSL_CERT_FILE names is read whole, at once."""
-    monkeypatch.setenv("SSL_CERT_DIR", ca_dir)
-    if bundle:
+    """From a hashed system directory no certificate is read before a handshake asks for its
+    issuer. A bundle SSL_CERT_FILE names is read whole, at once; with SSL_CERT_DIR set, or a
+    directory without hash links, the context is the default one, the system's bundle read
+    whole."""
+    system_capath(monkeypatch, unhashed_ca_dir if case == "unhashed" else ca_dir)
+    bundle = ssl.create_default_context().cert_store_stats()["x509_ca"]  # the system's
+    assert bundle > 0, "the system's CA bundle is needed to tell the default context apart"
+    if case == "SSL_CERT_FILE":
         monkeypatch.setenv("SSL_CERT_FILE", ca_file)
-    else:
-        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    if case == "SSL_CERT_DIR":
+        monkeypatch.setenv("SSL_CERT_DIR", ca_dir)
     context = _client_context(None)
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
-    assert context.cert_store_stats()["x509_ca"] == (1 if bundle else 0)
+    expected = {"hashed": 0, "SSL_CERT_FILE": 1}.get(case, bundle)
+    assert context.cert_store_stats()["x509_ca"] == expected
 
 
 def test_blocking_client_trusts_the_bundle_ssl_cert_file_names(
@@ -265,13 +314,14 @@ def test_the_script_verifies_a_roamer_over_tls(redis_url: str,
     assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
 
 
-def test_the_script_verifies_against_the_system_ca_directory(redis_url: str,
+def test_the_script_verifies_against_the_system_trust_store(redis_url: str,
                                                             tls_env: dict[str, str],
-                                                            ca_dir: str) -> None:
-    """No CALLSCREEN_ROAMING_CHECK_CA: the script trusts the system's hashed CA directory."""
+                                                            ca_file: str) -> None:
+    """No CALLSCREEN_ROAMING_CHECK_CA: the script trusts the system's store, here the bundle
+    SSL_CERT_FILE names (OpenSSL's defaults, the environment honoured)."""
     env = {key: value for key, value in tls_env.items() if key != "CALLSCREEN_ROAMING_CHECK_CA"}
     answer = run_script(("inbound", "", "", "international"), redis_url, callerid=ROAMER,
-                        env_extra={**env, "SSL_CERT_DIR": ca_dir}).variables
+                        env_extra={**env, "SSL_CERT_FILE": ca_file}).variables
     assert (answer["SCREEN_ACTION"], answer["SCREEN_REASON"]) == ("allow", "roaming-verified")
 
 
