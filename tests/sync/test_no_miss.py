@@ -6,12 +6,14 @@ import random
 import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from blocklist.entries import Action, AppliesTo, Category, Direction, Entry
 from blocklist.screening import Screener
 from blocklist.settings import Settings
+from blocklist.store import snapshot
 from blocklist.store.admin import Store
 from blocklist.store.wire import BlockingConnection, RedisAddress
 
@@ -27,10 +29,11 @@ def entries(start: int, count: int) -> list[Entry]:
 
 @pytest.mark.timeout(180)
 def test_lookups_never_miss_a_stable_entry_during_a_snapshot(
-    store: Store, settings: Settings
+    store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lookups through the call path's client hammer the store during a 1M-entry snapshot
-    that shares 90% of its entries with the old one: not one stable lookup misses."""
+    that shares 90% of its entries with the old one: not one stable lookup misses, and at
+    least 20 of them were made while the snapshot's writes were going out to Redis."""
     old = entries(0, SIZE)
     store.apply_snapshot("acm", old)
     new = entries(SIZE // 10, SIZE)  # drops the first 10%, adds 10% more
@@ -59,17 +62,28 @@ def test_lookups_never_miss_a_stable_entry_during_a_snapshot(
     # times as often, so the window is exercised on a slow machine too.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
+    def writing(*args: Any, **kwargs: Any) -> None:
+        # A spy around the write phase (the diff before it only reads): `during` counts the
+        # lookups that raced the writes, which is what this test is about.
+        applying.set()
+        try:
+            write(*args, **kwargs)
+        finally:
+            applying.clear()
+
+    write = snapshot._write
+    monkeypatch.setattr(snapshot, "_write", writing)
     thread = threading.Thread(target=hammer)
     thread.start()
     try:
         time.sleep(0.05)
-        applying.set()
         report = store.apply_snapshot("acm", new)
-        applying.clear()
     finally:
         stop.set()
         thread.join()
         sys.setswitchinterval(interval)
     assert (len(report.added), len(report.removed)) == (SIZE // 10, SIZE // 10)
-    assert tally["during"] > 100, tally
+    # 181 raced the writes while the machine was busy with a CI run; 20 is proof enough that
+    # lookups met the window, with room for a slower machine.
+    assert tally["during"] >= 20, tally
     assert tally["misses"] == 0, tally
