@@ -13,16 +13,14 @@ The exchange is HTTP/1.0 (no chunked replies, the connection closes after the an
 from __future__ import annotations
 
 import json
-from ipaddress import IPv4Address, IPv6Address  # urllib.parse imports it too
 from urllib.parse import quote, urlsplit
 
 from blocklist.errors import ConfigError
 from blocklist.origin import Roaming
+from blocklist.settings import roaming_host_problem, roaming_port_number
 from blocklist.values import value
 
 MAX_REPLY_BYTES = 16 * 1024  # a reply longer than this is cut, and then unreadable
-# urlsplit lowers the host; _ too: resolvers take it, DNS holds it
-HOST_NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
 
 
 @value
@@ -45,7 +43,8 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
     that is not a host name (letters, digits, `-`, `.`, `_`), an IPv4 address (a name whose
     last label is a number must be one) or an IPv6 address in brackets (without a `%zone`);
     a port that is empty, not digits or outside 1..65535. `blocklist.settings` refuses the
-    same URLs when the settings are read."""
+    same URLs when the settings are read; the host and port rules are its own
+    (`roaming_host_problem`, `roaming_port_number`), called here."""
     def refuse(problem: str) -> ConfigError:
         return ConfigError(f"roaming check URL {url!r}: {problem}")
 
@@ -70,7 +69,8 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
                                 or parts.netloc.rpartition("]")[2][:1] not in ("", ":")):
         # urlsplit takes text before '[' or after ']' in some Python versions, not in others
         raise refuse(f"{expected}: nothing before '[', and after ']' only a :PORT")
-    host_problem = _host_problem(parts.hostname, bracketed="[" in parts.netloc)
+    host_problem = roaming_host_problem(
+        f"[{parts.hostname}]" if "[" in parts.netloc else parts.hostname)
     if host_problem is not None:
         raise refuse(host_problem)
     port = None
@@ -78,14 +78,13 @@ def roaming_endpoint(url: str) -> RoamingEndpoint:
     if port_text == "":
         raise refuse("the port is not a port (a number 1..65535 after the ':'): it is empty")
     if port_text is not None:
-        # Read here, not by urlsplit's .port: any number of leading zeros, and no int() of
-        # thousands of digits (the same rule as the settings' check).
-        digits = port_text.lstrip("0")
-        if not port_text.isdigit() or len(digits) > 5 or int(digits or "0") > 65535:
+        # Read by the settings' rule, not by urlsplit's .port (which takes no leading zeros
+        # past int()'s digit limit).
+        port = roaming_port_number(port_text)
+        if port is None:
             raise refuse("the port is not a port (a number 1..65535 after the ':')")
-        if not digits:
+        if port == 0:
             raise refuse("port 0 is not a port")
-        port = int(digits)
     path = parts.path or "/"
     if "{e164}" not in path and "{e164}" not in parts.query:
         path = path.rstrip("/") + "/{e164}"
@@ -103,27 +102,6 @@ def _port_text(netloc: str) -> str | None:
         return after[1:] if after.startswith(":") else None
     _host, colon, port = host_port.partition(":")
     return port if colon else None
-
-
-def _host_problem(host: str, *, bracketed: bool) -> str | None:
-    """What is wrong with the host urlsplit found (lower case, without brackets), or None."""
-    if bracketed:
-        if "%" in host:
-            return f"the host '[{host}]': an IPv6 zone (%) is not supported"
-        try:
-            IPv6Address(host)
-        except ValueError:
-            return f"the host '[{host}]' is not an IPv6 address in brackets"
-    elif not set(host) <= HOST_NAME_CHARACTERS:
-        return (f"the host {host!r} is not a host name (letters, digits, '-', '.', '_'),"
-                " an IPv4 address or an [IPv6 address]")
-    elif host.removesuffix(".").rpartition(".")[2].isdigit():
-        try:
-            IPv4Address(host)
-        except ValueError:
-            return (f"the host {host!r} ends in a number but is not an IPv4 address"
-                    " (four numbers 0..255, without leading zeros)")
-    return None
 
 
 def request_bytes(endpoint: RoamingEndpoint, e164: str) -> bytes:

@@ -511,6 +511,19 @@ def _roaming_url_problem(parts: re.Match[str], expected: str) -> str | None:
         return "a #fragment is not sent (write a # in the path or query as %23)"
     if not host:
         return f"{expected}, e.g. http://hlr.example/roaming/{{e164}}"
+    problem = roaming_host_problem(host)
+    if problem is None and port is not None:
+        number = roaming_port_number(port)
+        if number is None:
+            problem = f"{expected}: the port is not a port (a number 1..65535 after the ':')"
+        elif number == 0:
+            problem = "port 0 is not a port"
+    return problem
+
+
+def roaming_host_problem(host: str) -> str | None:
+    """What is wrong with the host of a roaming check URL, as written (an IPv6 address in its
+    brackets), or None: the rule both `_check_roaming_url` and `agi.roaming_http` apply."""
     if host.startswith("["):
         import ipaddress  # here: only for an IPv6 literal, not on every call of the script
 
@@ -526,13 +539,17 @@ def _roaming_url_problem(parts: re.Match[str], expected: str) -> str | None:
     elif host.removesuffix(".").rpartition(".")[2].isdigit() and not IPV4.fullmatch(host):
         return (f"the host {host!r} ends in a number but is not an IPv4 address"
                 " (four numbers 0..255, without leading zeros)")
-    if port is not None:
-        digits = port.lstrip("0")  # any number of leading zeros, and no int() of them all
-        if not port.isdigit() or len(digits) > 5 or int(digits or "0") > 65535:
-            return f"{expected}: the port is not a port (a number 1..65535 after the ':')"
-        if not digits:
-            return "port 0 is not a port"
     return None
+
+
+def roaming_port_number(text: str) -> int | None:
+    """The port a roaming check URL names after its ':' (0 included, for the caller to refuse
+    by name), or None when `text` is not one: digits only, any number of leading zeros, at
+    most 65535 (and no int() of thousands of digits)."""
+    digits = text.lstrip("0")
+    if not text.isdigit() or len(digits) > 5 or int(digits or "0") > 65535:
+        return None
+    return int(digits or "0")
 
 
 def check_at_start(settings: Settings) -> None:
