@@ -4,6 +4,8 @@ call is checked (`agi.roaming_http.roaming_endpoint`). Both refuse the same URLs
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
@@ -14,17 +16,10 @@ from blocklist.errors import ConfigError
 from blocklist.settings import _check_roaming_url
 
 
-def refused_by_settings(url: str) -> bool:
+def refuses(check: Callable[[str], object], url: str) -> bool:
+    """Whether `check` (the settings' or the call path's) raises ConfigError for `url`."""
     try:
-        _check_roaming_url(url)
-    except ConfigError:
-        return True
-    return False
-
-
-def refused_by_endpoint(url: str) -> bool:
-    try:
-        roaming_endpoint(url)
+        check(url)
     except ConfigError:
         return True
     return False
@@ -83,7 +78,7 @@ urls = st.builds(lambda *pieces: "".join(pieces), schemes, userinfo, hosts, port
 @example("http://h:" + "0" * 5000 + "80/r")
 def test_settings_and_endpoint_refuse_the_same_urls(url: str) -> None:
     """The settings refuse a URL exactly when the call path's parse refuses it."""
-    assert refused_by_settings(url) == refused_by_endpoint(url)
+    assert refuses(_check_roaming_url, url) == refuses(roaming_endpoint, url)
 
 
 @given(urls)
@@ -91,7 +86,7 @@ def test_settings_and_endpoint_refuse_the_same_urls(url: str) -> None:
 def test_an_accepted_url_makes_a_well_formed_request(url: str) -> None:
     """A URL both accept makes a request line of three parts and a Host header without
     spaces or control characters: what is refused is what could not be sent as written."""
-    if refused_by_endpoint(url):
+    if refuses(roaming_endpoint, url):
         return
     head = request_bytes(roaming_endpoint(url), "+31612345678").decode("ascii")
     request_line, host_line = head.split("\r\n")[:2]
